@@ -1,0 +1,26 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_users.js';
+import * as m0002 from './0002_sessions.js';
+import * as m0003 from './0003_api_tokens.js';
+import * as m0004 from './0004_setup_tokens.js';
+import * as m0005 from './0005_outbox.js';
+import * as m0006 from './0006_emails.js';
+import * as m0007 from './0007_dev_mailbox.js';
+import * as m0008 from './0008_rate_limits.js';
+import * as m0009 from './0009_audit_log.js';
+
+/**
+ * Every migration, in order. A static list (rather than reading the folder) so that the Workers
+ * bundle can check that the database is current. Add new files here; never edit or remove one.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_users': m0001,
+  '0002_sessions': m0002,
+  '0003_api_tokens': m0003,
+  '0004_setup_tokens': m0004,
+  '0005_outbox': m0005,
+  '0006_emails': m0006,
+  '0007_dev_mailbox': m0007,
+  '0008_rate_limits': m0008,
+  '0009_audit_log': m0009,
+};

@@ -1,0 +1,113 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { httpRequestDuration } from '../infra/metrics.js';
+import { adminPages, mailboxPages } from '../web/admin.js';
+import type { AppDeps, AppEnv } from './deps.js';
+import { loadPrincipal } from './middleware/auth.js';
+import { docsRoutes } from './routes/docs.js';
+import { authRoutes } from './routes/auth.js';
+import { healthRoutes } from './routes/health.js';
+import { systemRoutes } from './routes/system.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { userRoutes } from './routes/users.js';
+import { errorToProblem, problem, validationProblem } from './problem.js';
+
+export const API_VERSION = '0.1.0';
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** Builds the whole HTTP app from explicit dependencies; reads no environment. */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) return validationProblem(c, result.error);
+    },
+  });
+  const requestDuration = httpRequestDuration(deps.metrics);
+
+  app.use('*', async (c, next) => {
+    c.set('deps', deps);
+    c.set('principal', null);
+    await next();
+  });
+  app.use('*', requestId({ headerName: 'x-request-id' }));
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    const log = deps.logger.child({ reqId: c.var.requestId });
+    c.set('logger', log);
+    await next();
+    const seconds = (performance.now() - started) / 1000;
+    // The route pattern, not the path: paths can carry tokens, which must not reach logs or labels.
+    const route = c.req.routePath || 'unmatched';
+    requestDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
+    log.info({ method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) }, 'request');
+  });
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'https:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'self'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+      strictTransportSecurity: deps.config.publicBaseUrl.startsWith('https:') ? 'max-age=31536000' : false,
+      referrerPolicy: 'strict-origin-when-cross-origin',
+    }),
+  );
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.config.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
+      onError: (c) => problem(c, 413, 'Payload too large', 'The request body is too large.'),
+    }),
+  );
+  for (const prefix of ['/api/v1/*', '/admin', '/admin/*', '/dev/*']) app.use(prefix, loadPrincipal);
+
+  app.route('/', healthRoutes());
+  app.route('/api/v1/auth', authRoutes());
+  app.route('/api/v1/users', userRoutes());
+  app.route('/api/v1/tokens', tokenRoutes());
+  app.route('/api/v1/system', systemRoutes());
+  app.route('/admin', adminPages());
+  app.route('/dev/mailbox', mailboxPages());
+  app.route('/', docsRoutes());
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'API token created with `npm run cli -- token create` or POST /api/v1/tokens',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'sessionCookie', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'tp_session',
+    description: 'Browser session; changes also need the x-csrf-token header',
+  });
+  app.doc31('/api/v1/openapi.json', (c) => ({
+    openapi: '3.1.0',
+    info: {
+      title: 'Thuispost API',
+      version: API_VERSION,
+      description: 'Newsletter and LinkedIn publishing. Errors are RFC 9457 problem details.',
+    },
+    servers: [{ url: c.var.deps.config.publicBaseUrl }],
+  }));
+
+  app.notFound((c) => problem(c, 404, 'Not found', 'There is nothing at this address.'));
+  app.onError((error, c) => {
+    if (!(error instanceof HTTPException) && !('status' in error && typeof error.status === 'number')) {
+      (c.var.logger ?? deps.logger).error({ err: error }, 'unhandled error');
+    }
+    return errorToProblem(c, error);
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

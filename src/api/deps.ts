@@ -1,0 +1,40 @@
+import type { Registry } from 'prom-client';
+import type { Db } from '../db/connection.js';
+import type { Logger } from '../infra/logger.js';
+import type { Clock } from '../providers/clock.js';
+
+export interface HealthCheck {
+  ok: boolean;
+  detail?: string;
+  [key: string]: unknown;
+}
+
+/** Everything the HTTP app needs; entry points build it, tests build their own. */
+export interface AppDeps {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  metrics: Registry;
+  config: {
+    nodeEnv: 'development' | 'production' | 'test';
+    publicBaseUrl: string;
+    mailerKind: 'resend' | 'mailbox';
+    /** Largest accepted request body in bytes for JSON and form posts. */
+    bodyLimitBytes?: number;
+  };
+  /** Named readiness checks besides Postgres and migrations (e.g. Redis). */
+  readinessChecks?: Record<string, () => Promise<HealthCheck>>;
+  /** The caller's IP address (used only hashed, for rate limits); depends on the runtime and proxy. */
+  clientIp: (c: import('hono').Context) => string;
+  /** Called by GET /metrics before collecting, e.g. to refresh queue depth gauges. */
+  beforeMetrics?: () => Promise<void>;
+}
+
+export type AppEnv = {
+  Variables: {
+    deps: AppDeps;
+    principal: import('../domain/auth.js').Principal | null;
+    requestId: string;
+    logger: Logger;
+  };
+};

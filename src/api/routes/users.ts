@@ -1,0 +1,107 @@
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { audit } from '../../domain/audit.js';
+import { createUser, getUser, listUsers, passwordSchema, updateUser } from '../../domain/users.js';
+import type { AppEnv } from '../deps.js';
+import { apiRoute, IdParam } from '../openapi.js';
+import { UserSchema, userJson } from './auth.js';
+
+const RoleSchema = z.enum(['admin', 'editor', 'viewer']);
+
+const CreateUserSchema = z
+  .object({
+    email: z.string().trim().max(254).email('Enter a valid email address.'),
+    name: z.string().trim().max(200).optional(),
+    role: RoleSchema,
+    password: passwordSchema,
+  })
+  .openapi('CreateUser');
+
+const UpdateUserSchema = z
+  .object({
+    name: z.string().trim().max(200).optional(),
+    role: RoleSchema.optional(),
+    password: passwordSchema.optional(),
+    disabled: z.boolean().optional(),
+  })
+  .strict()
+  .openapi('UpdateUser');
+
+export function userRoutes() {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.openapi(
+    apiRoute({
+      method: 'get',
+      path: '/',
+      access: 'admin',
+      tags: ['users'],
+      summary: 'List editor accounts',
+      responses: {
+        200: { description: 'Users', content: { 'application/json': { schema: z.object({ users: z.array(UserSchema) }) } } },
+      },
+    }),
+    async (c) => c.json({ users: (await listUsers(c.var.deps.db)).map(userJson) }, 200),
+  );
+
+  app.openapi(
+    apiRoute({
+      method: 'post',
+      path: '/',
+      access: 'admin',
+      tags: ['users'],
+      summary: 'Create an editor account',
+      request: { body: { required: true, content: { 'application/json': { schema: CreateUserSchema } } } },
+      responses: { 201: { description: 'Created', content: { 'application/json': { schema: UserSchema } } } },
+    }),
+    async (c) => {
+      const input = c.req.valid('json');
+      const user = await c.var.deps.db.transaction().execute(async (tx) => {
+        const created = await createUser(tx, input);
+        await audit(tx, c.var.principal, 'user.create', `user:${created.id}`, { role: created.role });
+        return created;
+      });
+      return c.json(userJson(user), 201);
+    },
+  );
+
+  app.openapi(
+    apiRoute({
+      method: 'get',
+      path: '/{id}',
+      access: 'admin',
+      tags: ['users'],
+      summary: 'One editor account',
+      request: { params: IdParam },
+      responses: { 200: { description: 'The user', content: { 'application/json': { schema: UserSchema } } } },
+    }),
+    async (c) => c.json(userJson(await getUser(c.var.deps.db, c.req.valid('param').id)), 200),
+  );
+
+  app.openapi(
+    apiRoute({
+      method: 'patch',
+      path: '/{id}',
+      access: 'admin',
+      tags: ['users'],
+      summary: 'Change name, role or password, or disable an account',
+      request: {
+        params: IdParam,
+        body: { required: true, content: { 'application/json': { schema: UpdateUserSchema } } },
+      },
+      responses: { 200: { description: 'Updated', content: { 'application/json': { schema: UserSchema } } } },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const changes = c.req.valid('json');
+      const user = await c.var.deps.db.transaction().execute(async (tx) => {
+        const updated = await updateUser(tx, id, changes);
+        const { password, ...logged } = changes;
+        await audit(tx, c.var.principal, 'user.update', `user:${id}`, { ...logged, passwordChanged: password !== undefined });
+        return updated;
+      });
+      return c.json(userJson(user), 200);
+    },
+  );
+
+  return app;
+}

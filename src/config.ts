@@ -1,0 +1,167 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The only place that reads the environment. Entry points call `loadConfig(process.env)`;
+ * everything else receives a typed `Config`.
+ */
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const port = z.coerce
+  .number({ message: 'must be a whole number between 1 and 65535' })
+  .int('must be a whole number between 1 and 65535')
+  .min(1, 'must be a whole number between 1 and 65535')
+  .max(65535, 'must be a whole number between 1 and 65535');
+
+const url = (protocols: string[], what: string) =>
+  z
+    .string()
+    .trim()
+    .refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be ${what}`);
+
+const optionalUrl = (protocols: string[], what: string) =>
+  z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), url(protocols, what).optional());
+
+const emailFrom = z
+  .string()
+  .trim()
+  .regex(
+    /^(?:[^<>\r\n"]{1,100} <[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>|[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+)$/,
+    'must be an address like "Thuispost <nieuwsbrief@example.org>" or "nieuwsbrief@example.org"',
+  );
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: port.default(3000),
+  PUBLIC_BASE_URL: optionalUrl(['http:', 'https:'], 'an http(s) URL such as https://nieuws.example.org'),
+  DATABASE_URL: optionalUrl(['postgres:', 'postgresql:'], 'a postgres:// URL'),
+  REDIS_URL: optionalUrl(['redis:', 'rediss:'], 'a redis:// URL'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,40}$/, 'must be 1–40 letters, digits, - or _')
+    .default('thuispost'),
+  APP_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters long').optional()),
+  DATA_DIR: z.string().trim().min(1).default('./.data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  EMAIL_FROM: emailFrom.default('Thuispost <nieuwsbrief@localhost.localdomain>'),
+  RESEND_API_KEY: optionalString,
+  RESEND_BASE_URL: optionalUrl(['http:', 'https:'], 'an http(s) URL'),
+  RESEND_WEBHOOK_SECRET: optionalString.pipe(
+    z.string().startsWith('whsec_', 'must start with whsec_ (copy it from the Resend dashboard)').optional(),
+  ),
+  LINKEDIN_API_BASE_URL: url(['http:', 'https:'], 'an http(s) URL').default('https://api.linkedin.com'),
+  LINKEDIN_ACCESS_TOKEN: optionalString,
+  LINKEDIN_ORGANIZATION_ID: optionalString.pipe(z.string().regex(/^\d+$/, 'must be the numeric organisation id').optional()),
+  LINKEDIN_CLIENT_ID: optionalString,
+  LINKEDIN_CLIENT_SECRET: optionalString,
+  LINKEDIN_VERSION: z
+    .string()
+    .regex(/^20\d\d(0[1-9]|1[0-2])$/, 'must be a LinkedIn API version as YYYYMM, e.g. 202510')
+    .default('202510'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
+});
+
+export type Env = Record<string, string | undefined>;
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  publicBaseUrl: string;
+  /** Undefined: start the embedded Postgres under dataDir. */
+  databaseUrl: string | undefined;
+  /** Undefined: start the embedded Redis under dataDir. */
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  /** Undefined only in embedded mode, where it is generated once and kept in dataDir. */
+  appSecret: string | undefined;
+  dataDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  emailFrom: string;
+  resend: { apiKey: string | undefined; baseUrl: string | undefined; webhookSecret: string | undefined };
+  linkedin: {
+    apiBaseUrl: string;
+    accessToken: string | undefined;
+    organizationId: string | undefined;
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    version: string;
+  };
+  shutdownTimeoutMs: number;
+  workerConcurrency: number;
+}
+
+/** Config after the runtime has resolved embedded services and the secret. */
+export interface ResolvedConfig extends Config {
+  databaseUrl: string;
+  redisUrl: string;
+  appSecret: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}\n` +
+        'See README.md ("Configuration") or .env.example.',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Env, cwd = process.cwd()): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '?'), message: issue.message })),
+    );
+  }
+  const e = parsed.data;
+  const problems: { variable: string; message: string }[] = [];
+  if (e.DATABASE_URL && !e.APP_SECRET) {
+    problems.push({
+      variable: 'APP_SECRET',
+      message: 'is required when DATABASE_URL is set (generate one with: openssl rand -base64 48)',
+    });
+  }
+  if (e.LINKEDIN_ACCESS_TOKEN && !e.LINKEDIN_ORGANIZATION_ID) {
+    problems.push({ variable: 'LINKEDIN_ORGANIZATION_ID', message: 'is required when LINKEDIN_ACCESS_TOKEN is set' });
+  }
+  if (e.NODE_ENV === 'production' && !e.PUBLIC_BASE_URL) {
+    problems.push({ variable: 'PUBLIC_BASE_URL', message: 'is required in production (links in emails use it)' });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    appSecret: e.APP_SECRET,
+    dataDir: path.resolve(cwd, e.DATA_DIR),
+    logLevel: e.LOG_LEVEL,
+    emailFrom: e.EMAIL_FROM,
+    resend: { apiKey: e.RESEND_API_KEY, baseUrl: e.RESEND_BASE_URL, webhookSecret: e.RESEND_WEBHOOK_SECRET },
+    linkedin: {
+      apiBaseUrl: e.LINKEDIN_API_BASE_URL.replace(/\/+$/, ''),
+      accessToken: e.LINKEDIN_ACCESS_TOKEN,
+      organizationId: e.LINKEDIN_ORGANIZATION_ID,
+      clientId: e.LINKEDIN_CLIENT_ID,
+      clientSecret: e.LINKEDIN_CLIENT_SECRET,
+      version: e.LINKEDIN_VERSION,
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+  };
+}

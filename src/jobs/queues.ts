@@ -1,0 +1,69 @@
+import { type ConnectionOptions, type DefaultJobOptions, Queue } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { z } from 'zod';
+import { TRANSACTIONAL_EMAIL_QUEUE } from '../domain/emails.js';
+
+/** Every queue, with the schema of its job payloads (ids only). */
+export const QUEUES = {
+  [TRANSACTIONAL_EMAIL_QUEUE]: {
+    'send-email': z.object({ emailId: z.string().regex(/^\d+$/) }),
+  },
+  maintenance: {
+    cleanup: z.object({}),
+  },
+} as const;
+
+export type QueueName = keyof typeof QUEUES;
+export const QUEUE_NAMES = Object.keys(QUEUES) as QueueName[];
+
+export function isQueueName(name: string): name is QueueName {
+  return Object.hasOwn(QUEUES, name);
+}
+
+/**
+ * Completed jobs are kept for a week: a re-relayed outbox row whose job already ran then finds
+ * the old job id and is ignored by BullMQ. Processors are idempotent as a second line of defence.
+ */
+export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 100_000 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+};
+
+export interface RedisConnections {
+  /** For producers: fail fast when Redis is down instead of buffering commands. */
+  producer: Redis;
+  /** Options for blocking worker connections (BullMQ opens its own from these). */
+  workerOptions: ConnectionOptions;
+  close(): Promise<void>;
+}
+
+export function connectRedis(url: string, onError: (error: Error) => void): RedisConnections {
+  const base: RedisOptions = {
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(times * 200, 5_000),
+    lazyConnect: false,
+  };
+  const producer = new Redis(url, { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  producer.on('error', onError);
+  return {
+    producer,
+    workerOptions: { url, ...base } as ConnectionOptions,
+    close: async () => {
+      producer.disconnect();
+    },
+  };
+}
+
+export type Queues = Record<QueueName, Queue>;
+
+export function createQueues(connection: Redis, prefix: string): Queues {
+  return Object.fromEntries(
+    QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS })]),
+  ) as Queues;
+}
+
+export async function closeQueues(queues: Queues): Promise<void> {
+  await Promise.all(Object.values(queues).map((queue) => queue.close()));
+}

@@ -1,0 +1,90 @@
+import { Resend } from 'resend';
+import {
+  assertSafeHeaders,
+  MAX_BATCH_SIZE,
+  type Mailer,
+  MailerError,
+  type OutgoingEmail,
+  type SendOptions,
+} from './mailer.js';
+
+type ResendError = { name?: string; message?: string; statusCode?: number | null };
+
+/** Reads a wait time from `retry-after` (seconds) or `ratelimit-reset` (seconds until reset). */
+function retryAfterMs(headers: Record<string, string> | null): number | null {
+  const value = headers?.['retry-after'] ?? headers?.['ratelimit-reset'];
+  const seconds = value === undefined ? Number.NaN : Number(value);
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.ceil(seconds * 1000) : null;
+}
+
+/**
+ * The SDK never throws: it answers `{ data, error, headers }`. Map its errors onto what the
+ * caller must do next (retry, stop for the day, or give up on this message).
+ */
+export function classifyResendError(error: ResendError, headers: Record<string, string> | null): MailerError {
+  const status = typeof error.statusCode === 'number' ? error.statusCode : null;
+  const name = error.name ?? 'unknown';
+  const message = `resend ${status ?? 'network'} ${name}: ${error.message ?? ''}`.trim();
+  if (name === 'daily_quota_exceeded' || name === 'monthly_quota_exceeded') {
+    return new MailerError(message, 'quota', status, retryAfterMs(headers));
+  }
+  if (
+    status === null ||
+    status === 429 ||
+    status >= 500 ||
+    name === 'concurrent_idempotent_requests' ||
+    name === 'application_error' ||
+    name === 'internal_server_error'
+  ) {
+    return new MailerError(message, 'retryable', status, retryAfterMs(headers));
+  }
+  return new MailerError(message, 'permanent', status);
+}
+
+function toResendPayload(email: OutgoingEmail) {
+  assertSafeHeaders(email);
+  return {
+    from: email.from,
+    to: email.to,
+    subject: email.subject,
+    html: email.html,
+    text: email.text,
+    ...(email.replyTo ? { replyTo: email.replyTo } : {}),
+    ...(email.headers ? { headers: email.headers } : {}),
+    ...(email.tags ? { tags: email.tags } : {}),
+  };
+}
+
+export class ResendMailer implements Mailer {
+  readonly kind = 'resend' as const;
+  private readonly client: Resend;
+
+  /** `baseUrl` undefined: the SDK reads RESEND_BASE_URL itself, else uses api.resend.com. */
+  constructor(apiKey: string, baseUrl?: string) {
+    this.client = new Resend(apiKey, baseUrl ? { baseUrl } : undefined);
+  }
+
+  async send(email: OutgoingEmail, options: SendOptions): Promise<{ id: string }> {
+    const { data, error, headers } = await this.client.emails.send(toResendPayload(email), {
+      idempotencyKey: options.idempotencyKey,
+    });
+    if (error || !data) throw classifyResendError(error ?? { message: 'empty answer' }, headers);
+    return { id: data.id };
+  }
+
+  async sendBatch(emails: OutgoingEmail[], options: SendOptions): Promise<{ ids: string[] }> {
+    if (emails.length === 0) return { ids: [] };
+    if (emails.length > MAX_BATCH_SIZE) {
+      throw new MailerError(`a batch holds at most ${MAX_BATCH_SIZE} emails`, 'permanent', null);
+    }
+    const { data, error, headers } = await this.client.batch.send(emails.map(toResendPayload), {
+      idempotencyKey: options.idempotencyKey,
+    });
+    if (error || !data) throw classifyResendError(error ?? { message: 'empty answer' }, headers);
+    const ids = data.data.map((item) => item.id);
+    if (ids.length !== emails.length) {
+      throw new MailerError(`resend answered ${ids.length} ids for ${emails.length} emails`, 'retryable', 200);
+    }
+    return { ids };
+  }
+}

@@ -1,0 +1,53 @@
+import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { createApp } from './api/app.js';
+import { issueSetupToken } from './domain/auth.js';
+import { runBackground } from './jobs/run-workers.js';
+import { exitOnStartupError, handleSignals } from './infra/process.js';
+import { redisObservers, startRuntime } from './infra/runtime.js';
+
+/**
+ * Node entry. `npm start`: API + outbox relay + workers + schedules in one process.
+ * `npm run start:api` (--role=api): the API only; run workers with `npm run start:worker`.
+ */
+const apiOnly = process.argv.includes('--role=api');
+
+try {
+  const runtime = await startRuntime({ env: process.env, needsRedis: true, migrate: true, process: 'server' });
+  const { config, database, logger } = runtime;
+  const app = createApp({
+    db: database.db,
+    clock: runtime.clock,
+    logger,
+    metrics: runtime.metrics,
+    config: { nodeEnv: config.nodeEnv, publicBaseUrl: config.publicBaseUrl, mailerKind: runtime.mailer.kind },
+    clientIp: (c) => getConnInfo(c).remote.address ?? 'unknown',
+    ...redisObservers(runtime),
+  });
+  if (!apiOnly) await runBackground(runtime);
+
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: '0.0.0.0' });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const stopAccepting = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Keep-alive connections would hold close() open; in-flight requests still finish.
+      (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    });
+  handleSignals(runtime, stopAccepting);
+  logger.info({ port: config.port, url: config.publicBaseUrl, mode: apiOnly ? 'api' : 'all' }, 'thuispost is running');
+
+  const setup = await issueSetupToken(database.db, runtime.clock);
+  if (setup) {
+    process.stdout.write(
+      `\n  No admin account exists yet. Create the first one here (valid until ${setup.expiresAt.toISOString()}):\n` +
+        `  ${config.publicBaseUrl}/admin/setup/${setup.token}\n` +
+        '  Or headless: npm run cli -- user create --email you@example.org --role admin\n\n',
+    );
+  }
+} catch (error) {
+  exitOnStartupError(error);
+}
