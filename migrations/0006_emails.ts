@@ -15,10 +15,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('text', 'text', (c) => c.notNull())
     .addColumn('headers', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
     .addColumn('status', 'text', (c) =>
-      c
-        .notNull()
-        .defaultTo('queued')
-        .check(sql`status in ('queued', 'sent', 'failed')`),
+      c.notNull().defaultTo('queued').check(sql`status in ('queued', 'sent', 'failed')`),
     )
     .addColumn('provider_message_id', 'text')
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))

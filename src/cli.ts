@@ -1,10 +1,10 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { migrateToLatest } from './db/migrate.js';
+import type { Role } from './db/schema.js';
 import { createApiToken } from './domain/auth.js';
 import { DomainError } from './domain/errors.js';
 import { createUser, findUserByEmail, getUser, listUsers, ROLES } from './domain/users.js';
-import { migrateToLatest } from './db/migrate.js';
-import type { Role } from './db/schema.js';
 import { exitOnStartupError } from './infra/process.js';
 import { startRuntime } from './infra/runtime.js';
 
@@ -25,7 +25,8 @@ function fail(message: string): never {
 
 function parseRole(value: string | undefined, fallback?: Role): Role {
   if (value === undefined && fallback) return fallback;
-  if (!value || !(ROLES as readonly string[]).includes(value)) fail(`--role must be one of: ${ROLES.join(', ')}`);
+  if (!value || !(ROLES as readonly string[]).includes(value))
+    fail(`--role must be one of: ${ROLES.join(', ')}`);
   return value as Role;
 }
 
@@ -86,7 +87,9 @@ async function main(argv: string[]): Promise<void> {
       }
       case 'user list':
         for (const user of await listUsers(db)) {
-          process.stdout.write(`${user.id}\t${user.role}\t${user.email}${user.disabled_at ? '\t(disabled)' : ''}\n`);
+          process.stdout.write(
+            `${user.id}\t${user.role}\t${user.email}${user.disabled_at ? '\t(disabled)' : ''}\n`,
+          );
         }
         break;
       case 'token create': {
@@ -99,10 +102,16 @@ async function main(argv: string[]): Promise<void> {
               .where('disabled_at', 'is', null)
               .orderBy('id')
               .executeTakeFirst();
-        if (!owner) fail(values.user ? `No user ${values.user}.` : 'No admin exists yet: run "user create" first.');
+        if (!owner)
+          fail(values.user ? `No user ${values.user}.` : 'No admin exists yet: run "user create" first.');
         const user = await getUser(db, owner.id);
-        const token = await createApiToken(db, user, { name: values.name!, role: parseRole(values.role, user.role) });
-        process.stderr.write(`Created token "${values.name}" (${token.role}) for ${user.email}. It is shown only once:\n`);
+        const token = await createApiToken(db, user, {
+          name: values.name!,
+          role: parseRole(values.role, user.role),
+        });
+        process.stderr.write(
+          `Created token "${values.name}" (${token.role}) for ${user.email}. It is shown only once:\n`,
+        );
         process.stdout.write(`${token.token}\n`);
         break;
       }
@@ -115,7 +124,12 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error) => {
   if (error instanceof DomainError) {
     const fields = 'fields' in error && Array.isArray(error.fields) ? error.fields : [];
-    fail([error.message, ...fields.map((f: { field: string; message: string }) => `  ${f.field}: ${f.message}`)].join('\n'));
+    fail(
+      [
+        error.message,
+        ...fields.map((f: { field: string; message: string }) => `  ${f.field}: ${f.message}`),
+      ].join('\n'),
+    );
   }
   if (error instanceof Error && error.name === 'ZodError') fail('The email address is not valid.');
   exitOnStartupError(error);

@@ -30,7 +30,10 @@ const url = (protocols: string[], what: string) =>
     }, `must be ${what}`);
 
 const optionalUrl = (protocols: string[], what: string) =>
-  z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), url(protocols, what).optional());
+  z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    url(protocols, what).optional(),
+  );
 
 const emailFrom = z
   .string()
@@ -61,7 +64,9 @@ const envSchema = z.object({
   ),
   LINKEDIN_API_BASE_URL: url(['http:', 'https:'], 'an http(s) URL').default('https://api.linkedin.com'),
   LINKEDIN_ACCESS_TOKEN: optionalString,
-  LINKEDIN_ORGANIZATION_ID: optionalString.pipe(z.string().regex(/^\d+$/, 'must be the numeric organisation id').optional()),
+  LINKEDIN_ORGANIZATION_ID: optionalString.pipe(
+    z.string().regex(/^\d+$/, 'must be the numeric organisation id').optional(),
+  ),
   LINKEDIN_CLIENT_ID: optionalString,
   LINKEDIN_CLIENT_SECRET: optionalString,
   LINKEDIN_VERSION: z
@@ -122,7 +127,10 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '?'), message: issue.message })),
+      parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '?'),
+        message: issue.message,
+      })),
     );
   }
   const e = parsed.data;
@@ -134,10 +142,16 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     });
   }
   if (e.LINKEDIN_ACCESS_TOKEN && !e.LINKEDIN_ORGANIZATION_ID) {
-    problems.push({ variable: 'LINKEDIN_ORGANIZATION_ID', message: 'is required when LINKEDIN_ACCESS_TOKEN is set' });
+    problems.push({
+      variable: 'LINKEDIN_ORGANIZATION_ID',
+      message: 'is required when LINKEDIN_ACCESS_TOKEN is set',
+    });
   }
   if (e.NODE_ENV === 'production' && !e.PUBLIC_BASE_URL) {
-    problems.push({ variable: 'PUBLIC_BASE_URL', message: 'is required in production (links in emails use it)' });
+    problems.push({
+      variable: 'PUBLIC_BASE_URL',
+      message: 'is required in production (links in emails use it)',
+    });
   }
   if (problems.length > 0) throw new ConfigError(problems);
 

@@ -2,9 +2,9 @@ import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { createApp } from './api/app.js';
 import { issueSetupToken } from './domain/auth.js';
-import { runBackground } from './jobs/run-workers.js';
 import { exitOnStartupError, handleSignals } from './infra/process.js';
 import { redisObservers, startRuntime } from './infra/runtime.js';
+import { runBackground } from './jobs/run-workers.js';
 
 /**
  * Node entry. `npm start`: API + outbox relay + workers + schedules in one process.
@@ -13,7 +13,12 @@ import { redisObservers, startRuntime } from './infra/runtime.js';
 const apiOnly = process.argv.includes('--role=api');
 
 try {
-  const runtime = await startRuntime({ env: process.env, needsRedis: true, migrate: true, process: 'server' });
+  const runtime = await startRuntime({
+    env: process.env,
+    needsRedis: true,
+    migrate: true,
+    process: 'server',
+  });
   const { config, database, logger } = runtime;
   const app = createApp({
     db: database.db,
@@ -38,7 +43,10 @@ try {
       (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
     });
   handleSignals(runtime, stopAccepting);
-  logger.info({ port: config.port, url: config.publicBaseUrl, mode: apiOnly ? 'api' : 'all' }, 'thuispost is running');
+  logger.info(
+    { port: config.port, url: config.publicBaseUrl, mode: apiOnly ? 'api' : 'all' },
+    'thuispost is running',
+  );
 
   const setup = await issueSetupToken(database.db, runtime.clock);
   if (setup) {

@@ -7,16 +7,17 @@ import { httpRequestDuration } from '../infra/metrics.js';
 import { adminPages, mailboxPages } from '../web/admin.js';
 import type { AppDeps, AppEnv } from './deps.js';
 import { loadPrincipal } from './middleware/auth.js';
-import { docsRoutes } from './routes/docs.js';
+import { errorToProblem, problem, validationProblem } from './problem.js';
 import { authRoutes } from './routes/auth.js';
+import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
-import { errorToProblem, problem, validationProblem } from './problem.js';
 
 export const API_VERSION = '0.1.0';
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const OWN_SECURITY_HEADERS = /^\/dev\/mailbox\/\d+\/html$/;
 
 /** Builds the whole HTTP app from explicit dependencies; reads no environment. */
 export function createApp(deps: AppDeps) {
@@ -42,25 +43,27 @@ export function createApp(deps: AppDeps) {
     // The route pattern, not the path: paths can carry tokens, which must not reach logs or labels.
     const route = c.req.routePath || 'unmatched';
     requestDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
-    log.info({ method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) }, 'request');
+    log.info(
+      { method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) },
+      'request',
+    );
   });
-  app.use(
-    '*',
-    secureHeaders({
-      contentSecurityPolicy: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:', 'https:'],
-        formAction: ["'self'"],
-        frameAncestors: ["'self'"],
-        baseUri: ["'none'"],
-        objectSrc: ["'none'"],
-      },
-      strictTransportSecurity: deps.config.publicBaseUrl.startsWith('https:') ? 'max-age=31536000' : false,
-      referrerPolicy: 'strict-origin-when-cross-origin',
-    }),
-  );
+  const defaultSecureHeaders = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:', 'https:'],
+      formAction: ["'self'"],
+      frameAncestors: ["'self'"],
+      baseUri: ["'none'"],
+      objectSrc: ["'none'"],
+    },
+    strictTransportSecurity: deps.config.publicBaseUrl.startsWith('https:') ? 'max-age=31536000' : false,
+    referrerPolicy: 'strict-origin-when-cross-origin',
+  });
+  // Stored email HTML is served under a stricter, sandboxing policy of its own (see web/admin.tsx).
+  app.use('*', (c, next) => (OWN_SECURITY_HEADERS.test(c.req.path) ? next() : defaultSecureHeaders(c, next)));
   app.use(
     '*',
     bodyLimit({

@@ -1,5 +1,4 @@
-import { createRoute, type RouteConfig } from '@hono/zod-openapi';
-import { z } from '@hono/zod-openapi';
+import { createRoute, type RouteConfig, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { Role } from '../db/schema.js';
 import type { AppEnv } from './deps.js';
@@ -37,7 +36,12 @@ export const problemResponses = {
 const requireJson: MiddlewareHandler<AppEnv> = async (c, next) => {
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
-    return problem(c, 415, 'Unsupported media type', 'Send the body as JSON with Content-Type: application/json.');
+    return problem(
+      c,
+      415,
+      'Unsupported media type',
+      'Send the body as JSON with Content-Type: application/json.',
+    );
   }
   await next();
 };

@@ -14,7 +14,13 @@ export interface Problem {
   errors?: FieldError[];
 }
 
-export function problem(c: Context, status: ContentfulStatusCode, title: string, detail?: string, errors?: FieldError[]) {
+export function problem(
+  c: Context,
+  status: ContentfulStatusCode,
+  title: string,
+  detail?: string,
+  errors?: FieldError[],
+) {
   const body: Problem = {
     type: 'about:blank',
     title,

@@ -25,7 +25,9 @@ export function createDb(connectionString: string, logger: Logger, options: { ma
     idleTimeoutMillis: 30_000,
   });
   // An idle client whose server went away emits 'error'; unhandled, it would crash the process.
-  pool.on('error', (error) => logger.warn({ err: error.message }, 'postgres connection lost; the pool reconnects'));
+  pool.on('error', (error) =>
+    logger.warn({ err: error.message }, 'postgres connection lost; the pool reconnects'),
+  );
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

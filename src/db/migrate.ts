@@ -19,9 +19,9 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
 
 /** Names of migrations known to the code but not yet applied to the database. */
 export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
-  const tableExists = await sql<{ exists: boolean }>`select to_regclass('kysely_migration') is not null as exists`.execute(
-    db,
-  );
+  const tableExists = await sql<{
+    exists: boolean;
+  }>`select to_regclass('kysely_migration') is not null as exists`.execute(db);
   const known = Object.keys(migrations);
   if (!tableExists.rows[0]?.exists) return known;
   const applied = await db.selectFrom('kysely_migration').select('name').execute();

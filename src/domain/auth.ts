@@ -41,7 +41,11 @@ export async function createSession(
   return { sessionToken, csrfToken, expiresAt };
 }
 
-export async function principalFromSession(db: DbOrTx, clock: Clock, sessionToken: string): Promise<Principal | null> {
+export async function principalFromSession(
+  db: DbOrTx,
+  clock: Clock,
+  sessionToken: string,
+): Promise<Principal | null> {
   const row = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
@@ -88,7 +92,11 @@ export async function createApiToken(
   return { id: row.id, token, role: requested, prefix };
 }
 
-export async function principalFromApiToken(db: DbOrTx, clock: Clock, token: string): Promise<Principal | null> {
+export async function principalFromApiToken(
+  db: DbOrTx,
+  clock: Clock,
+  token: string,
+): Promise<Principal | null> {
   if (!token.startsWith(API_TOKEN_PREFIX)) return null;
   const now = clock.now();
   const row = await db
@@ -108,15 +116,34 @@ export async function principalFromApiToken(db: DbOrTx, clock: Clock, token: str
 export function listApiTokens(db: DbOrTx, userId: string | null) {
   let query = db
     .selectFrom('api_tokens')
-    .select(['id', 'user_id', 'name', 'role', 'prefix', 'created_at', 'last_used_at', 'expires_at', 'revoked_at'])
+    .select([
+      'id',
+      'user_id',
+      'name',
+      'role',
+      'prefix',
+      'created_at',
+      'last_used_at',
+      'expires_at',
+      'revoked_at',
+    ])
     .orderBy('id');
   if (userId !== null) query = query.where('user_id', '=', userId);
   return query.execute();
 }
 
 /** Admins may revoke any token; others only their own. */
-export async function revokeApiToken(db: DbOrTx, clock: Clock, principal: Principal, tokenId: string): Promise<void> {
-  const token = await db.selectFrom('api_tokens').select(['user_id']).where('id', '=', tokenId).executeTakeFirst();
+export async function revokeApiToken(
+  db: DbOrTx,
+  clock: Clock,
+  principal: Principal,
+  tokenId: string,
+): Promise<void> {
+  const token = await db
+    .selectFrom('api_tokens')
+    .select(['user_id'])
+    .where('id', '=', tokenId)
+    .executeTakeFirst();
   if (!token) throw new NotFound('No such token.');
   if (token.user_id !== principal.user.id && principal.role !== 'admin') throw new Forbidden();
   await db
@@ -131,11 +158,17 @@ export async function revokeApiToken(db: DbOrTx, clock: Clock, principal: Princi
  * First run: while no admin exists, a one-time link lets the first person create one.
  * Returns null when an admin already exists.
  */
-export async function issueSetupToken(db: DbOrTx, clock: Clock): Promise<{ token: string; expiresAt: Date } | null> {
+export async function issueSetupToken(
+  db: DbOrTx,
+  clock: Clock,
+): Promise<{ token: string; expiresAt: Date } | null> {
   if (await hasActiveAdmin(db)) return null;
   const token = randomToken();
   const expiresAt = new Date(clock.now().getTime() + SETUP_TOKEN_TTL_MS);
-  await db.insertInto('setup_tokens').values({ token_hash: sha256(token), expires_at: expiresAt }).execute();
+  await db
+    .insertInto('setup_tokens')
+    .values({ token_hash: sha256(token), expires_at: expiresAt })
+    .execute();
   return { token, expiresAt };
 }
 
@@ -165,7 +198,8 @@ export async function completeSetup(
     .where('expires_at', '>', clock.now())
     .returning('token_hash')
     .executeTakeFirst();
-  if (!used) throw new Invalid('This setup link has expired or was already used. Restart the service for a new one.');
+  if (!used)
+    throw new Invalid('This setup link has expired or was already used. Restart the service for a new one.');
   if (await hasActiveAdmin(tx)) throw new Conflict('An admin already exists; log in instead.');
   return createUser(tx, { ...input, role: 'admin' });
 }

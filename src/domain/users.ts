@@ -34,13 +34,20 @@ export async function createUser(
   const email = userEmailSchema.parse(input.email);
   const password = passwordSchema.safeParse(input.password);
   if (!password.success) {
-    throw new Invalid('The password is too weak.', [{ field: 'password', message: password.error.issues[0]!.message }]);
+    throw new Invalid('The password is too weak.', [
+      { field: 'password', message: password.error.issues[0]!.message },
+    ]);
   }
   const existing = await findUserByEmail(db, email);
   if (existing) throw new Conflict('A user with this email address already exists.');
   return db
     .insertInto('users')
-    .values({ email, name: input.name ?? '', role: input.role, password_hash: await hashPassword(input.password) })
+    .values({
+      email,
+      name: input.name ?? '',
+      role: input.role,
+      password_hash: await hashPassword(input.password),
+    })
     .returning(publicColumns)
     .executeTakeFirstOrThrow();
 }

@@ -61,6 +61,11 @@ export function outboxBacklog(registry: Registry) {
   return getOrCreate(
     registry,
     'outbox_pending',
-    () => new Gauge({ name: 'outbox_pending', help: 'Outbox rows not yet relayed to the queues', registers: [registry] }),
+    () =>
+      new Gauge({
+        name: 'outbox_pending',
+        help: 'Outbox rows not yet relayed to the queues',
+        registers: [registry],
+      }),
   );
 }

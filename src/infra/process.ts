@@ -26,7 +26,9 @@ export function exitOnStartupError(error: unknown): never {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
   } else {
-    process.stderr.write(`thuispost could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `thuispost could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
   }
   process.exit(1);
 }

@@ -4,7 +4,13 @@ import type { Registry } from 'prom-client';
 import { type Config, loadConfig, type ResolvedConfig } from '../config.js';
 import { createDb, type DbHandle } from '../db/connection.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { connectRedis, createQueues, closeQueues, type Queues, type RedisConnections } from '../jobs/queues.js';
+import {
+  closeQueues,
+  connectRedis,
+  createQueues,
+  type Queues,
+  type RedisConnections,
+} from '../jobs/queues.js';
 import { type Clock, systemClock } from '../providers/clock.js';
 import { MailboxMailer } from '../providers/mailbox-mailer.js';
 import type { Mailer } from '../providers/mailer.js';

@@ -4,7 +4,12 @@ import { runBackground } from './run-workers.js';
 
 /** Worker entry (`npm run start:worker`): relay, queue workers and schedules; run as many as needed. */
 try {
-  const runtime = await startRuntime({ env: process.env, needsRedis: true, migrate: true, process: 'worker' });
+  const runtime = await startRuntime({
+    env: process.env,
+    needsRedis: true,
+    migrate: true,
+    process: 'worker',
+  });
   await runBackground(runtime);
   handleSignals(runtime);
   runtime.logger.info({ concurrency: runtime.config.workerConcurrency }, 'thuispost worker is running');

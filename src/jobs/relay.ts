@@ -59,7 +59,12 @@ export class OutboxRelay {
     }
     this.draining = this.drainAll()
       .then(() => undefined)
-      .catch((error) => this.options.logger.warn({ err: errorMessage(error) }, 'outbox relay: drain failed; retrying on the next sweep'))
+      .catch((error) =>
+        this.options.logger.warn(
+          { err: errorMessage(error) },
+          'outbox relay: drain failed; retrying on the next sweep',
+        ),
+      )
       .finally(() => {
         this.draining = null;
         if (this.drainAgain) {
@@ -136,7 +141,10 @@ export class OutboxRelay {
 
   private scheduleReconnect(error: unknown): void {
     if (this.stopped || this.reconnectTimer) return;
-    this.options.logger.warn({ err: errorMessage(error) }, 'outbox relay: LISTEN connection lost; reconnecting');
+    this.options.logger.warn(
+      { err: errorMessage(error) },
+      'outbox relay: LISTEN connection lost; reconnecting',
+    );
     const old = this.listener;
     this.listener = null;
     old?.end().catch(() => undefined);

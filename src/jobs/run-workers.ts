@@ -22,7 +22,13 @@ export async function runBackground(runtime: Runtime): Promise<void> {
     concurrency: config.workerConcurrency,
   });
   await registerSchedules(redis.queues);
-  const relay = new OutboxRelay({ db: database.db, databaseUrl: config.databaseUrl, queues: redis.queues, clock, logger });
+  const relay = new OutboxRelay({
+    db: database.db,
+    databaseUrl: config.databaseUrl,
+    queues: redis.queues,
+    clock,
+    logger,
+  });
   await relay.start();
   // Stopped before the pools close: relay first (no new jobs), then workers finish what they hold.
   runtime.onShutdown(async () => {

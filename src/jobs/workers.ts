@@ -40,9 +40,13 @@ export async function startWorkers(deps: WorkerDeps): Promise<{ close(): Promise
     });
     worker.on('completed', () => outcomes.inc({ queue, outcome: 'completed' }));
     worker.on('failed', (job: Job | undefined, error) => {
-      const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
+      const final =
+        !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
       outcomes.inc({ queue, outcome: final ? 'failed' : 'retried' });
-      deps.logger.warn({ queue, jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, 'job attempt failed');
+      deps.logger.warn(
+        { queue, jobId: job?.id, attempt: job?.attemptsMade, err: error.message },
+        'job attempt failed',
+      );
     });
     // Connection errors are retried by ioredis; log them instead of crashing the process.
     worker.on('error', (error) => deps.logger.warn({ queue, err: error.message }, 'worker connection error'));
@@ -59,5 +63,9 @@ export async function startWorkers(deps: WorkerDeps): Promise<{ close(): Promise
 
 /** Recurring jobs, registered idempotently by every worker process (same scheduler id). */
 export async function registerSchedules(queues: Queues): Promise<void> {
-  await queues.maintenance.upsertJobScheduler('maintenance-hourly', { every: 60 * 60 * 1000 }, { name: 'cleanup', data: {} });
+  await queues.maintenance.upsertJobScheduler(
+    'maintenance-hourly',
+    { every: 60 * 60 * 1000 },
+    { name: 'cleanup', data: {} },
+  );
 }

@@ -35,7 +35,11 @@ export class MailboxMailer implements Mailer {
         headers: JSON.stringify(email.headers ?? {}),
       }));
       // A concurrent call with the same key inserts nothing and reads the winner's ids.
-      await tx.insertInto('dev_mailbox').values(rows).onConflict((oc) => oc.doNothing()).execute();
+      await tx
+        .insertInto('dev_mailbox')
+        .values(rows)
+        .onConflict((oc) => oc.doNothing())
+        .execute();
       const stored = await tx
         .selectFrom('dev_mailbox')
         .select(['idempotency_key', 'message_id'])

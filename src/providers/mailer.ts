@@ -50,7 +50,13 @@ export const MAX_BATCH_SIZE = 100;
 
 /** Header values must not carry line breaks: that would let input add headers of its own. */
 export function assertSafeHeaders(email: OutgoingEmail): void {
-  const values = [email.subject, email.from, email.replyTo ?? '', ...email.to, ...Object.values(email.headers ?? {})];
+  const values = [
+    email.subject,
+    email.from,
+    email.replyTo ?? '',
+    ...email.to,
+    ...Object.values(email.headers ?? {}),
+  ];
   const names = Object.keys(email.headers ?? {});
   if ([...values, ...names].some((value) => /[\r\n]/.test(value))) {
     throw new MailerError('an email header contains a line break', 'permanent', null);

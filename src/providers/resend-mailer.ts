@@ -83,7 +83,11 @@ export class ResendMailer implements Mailer {
     if (error || !data) throw classifyResendError(error ?? { message: 'empty answer' }, headers);
     const ids = data.data.map((item) => item.id);
     if (ids.length !== emails.length) {
-      throw new MailerError(`resend answered ${ids.length} ids for ${emails.length} emails`, 'retryable', 200);
+      throw new MailerError(
+        `resend answered ${ids.length} ids for ${emails.length} emails`,
+        'retryable',
+        200,
+      );
     }
     return { ids };
   }

@@ -1,8 +1,8 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
-import { assertCsrf, isFormRequest, requireRole } from '../api/middleware/auth.js';
 import type { AppEnv } from '../api/deps.js';
+import { assertCsrf, isFormRequest, requireRole } from '../api/middleware/auth.js';
 import { logIn, logOut } from '../api/routes/auth.js';
 import { completeSetup, isSetupTokenValid } from '../domain/auth.js';
 import { DomainError, Invalid } from '../domain/errors.js';
@@ -45,7 +45,15 @@ export function adminPages() {
         <input type="hidden" name="_csrf" value={csrf} />
         <FormError id="login-error" message={error} />
         <label for="email">E-mailadres</label>
-        <input id="email" name="email" type="email" autocomplete="username" required value={email} aria-describedby={error ? 'login-error' : undefined} />
+        <input
+          id="email"
+          name="email"
+          type="email"
+          autocomplete="username"
+          required
+          value={email}
+          aria-describedby={error ? 'login-error' : undefined}
+        />
         <label for="password">Wachtwoord</label>
         <input id="password" name="password" type="password" autocomplete="current-password" required />
         <button type="submit">Inloggen</button>
@@ -95,11 +103,25 @@ export function adminPages() {
       <form method="post" action={`/admin/setup/${encodeURIComponent(token)}`} novalidate>
         <FormError id="setup-error" message={error} />
         <label for="email">E-mailadres</label>
-        <input id="email" name="email" type="email" autocomplete="username" required value={fields.email ?? ''} />
+        <input
+          id="email"
+          name="email"
+          type="email"
+          autocomplete="username"
+          required
+          value={fields.email ?? ''}
+        />
         <label for="name">Naam</label>
         <input id="name" name="name" type="text" autocomplete="name" value={fields.name ?? ''} />
         <label for="password">Wachtwoord (minstens 12 tekens)</label>
-        <input id="password" name="password" type="password" autocomplete="new-password" required minlength={12} />
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="new-password"
+          required
+          minlength={12}
+        />
         <button type="submit">Account aanmaken</button>
       </form>
     </Layout>
@@ -127,7 +149,11 @@ export function adminPages() {
     const { db, clock } = c.var.deps;
     const token = c.req.param('token');
     const form = await c.req.parseBody();
-    const input = { email: field(form, 'email'), name: field(form, 'name'), password: field(form, 'password') };
+    const input = {
+      email: field(form, 'email'),
+      name: field(form, 'name'),
+      password: field(form, 'password'),
+    };
     try {
       await db.transaction().execute((tx) => completeSetup(tx, clock, token, input));
     } catch (error) {
@@ -204,7 +230,7 @@ export function mailboxPages() {
           </thead>
           <tbody>
             {messages.map((m) => (
-              <tr>
+              <tr key={m.id}>
                 <td>{m.created_at.toISOString()}</td>
                 <td>{m.to_addresses.join(', ')}</td>
                 <td>
@@ -241,6 +267,9 @@ export function mailboxPages() {
     return c.body(m.html, 200, {
       'content-type': 'text/html; charset=utf-8',
       'content-security-policy': "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'",
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'SAMEORIGIN',
+      'referrer-policy': 'no-referrer',
     });
   });
 

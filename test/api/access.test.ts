@@ -25,7 +25,9 @@ describe('role × route matrix (every route from the OpenAPI document)', async (
       await Promise.all(ROLES.map(async (role) => [role, (await ctx.userWithToken(role)).headers] as const)),
     ) as Record<Role, Record<string, string>>;
     let checked = 0;
-    for (const [path, operations] of Object.entries(doc.paths as Record<string, Record<string, { 'x-required-role': string }>>)) {
+    for (const [path, operations] of Object.entries(
+      doc.paths as Record<string, Record<string, { 'x-required-role': string }>>,
+    )) {
       for (const [method, operation] of Object.entries(operations)) {
         const required = operation['x-required-role'];
         expect(required, `${method} ${path} declares its role`).toBeDefined();
@@ -34,7 +36,11 @@ describe('role × route matrix (every route from the OpenAPI document)', async (
         const init = (headers: Record<string, string>) =>
           method === 'get' || method === 'delete'
             ? { method: method.toUpperCase(), headers }
-            : { method: method.toUpperCase(), headers: { ...headers, 'content-type': 'application/json' }, body: '{}' };
+            : {
+                method: method.toUpperCase(),
+                headers: { ...headers, 'content-type': 'application/json' },
+                body: '{}',
+              };
 
         const anonymous = await ctx.app.request(url, init({}));
         expect(anonymous.status, `anonymous ${method} ${path}`).toBe(401);
@@ -56,14 +62,28 @@ describe('role × route matrix (every route from the OpenAPI document)', async (
 describe('API tokens', () => {
   it('rejects unknown, revoked and malformed tokens with 401', async () => {
     const admin = await ctx.userWithToken('admin');
-    const created = await ctx.app.request('/api/v1/tokens', json({ name: 'ci', role: 'viewer' }, admin.headers));
+    const created = await ctx.app.request(
+      '/api/v1/tokens',
+      json({ name: 'ci', role: 'viewer' }, admin.headers),
+    );
     expect(created.status).toBe(201);
     const { id, token } = await created.json();
-    expect((await ctx.app.request('/api/v1/auth/me', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(
+      (await ctx.app.request('/api/v1/auth/me', { headers: { authorization: `Bearer ${token}` } })).status,
+    ).toBe(200);
 
-    const revoke = await ctx.app.request(`/api/v1/tokens/${id}`, { method: 'DELETE', headers: admin.headers });
+    const revoke = await ctx.app.request(`/api/v1/tokens/${id}`, {
+      method: 'DELETE',
+      headers: admin.headers,
+    });
     expect(revoke.status).toBe(204);
-    for (const value of [`Bearer ${token}`, 'Bearer tp_forged', 'Bearer', 'Basic abc', `Bearer ${token.slice(0, -1)}`]) {
+    for (const value of [
+      `Bearer ${token}`,
+      'Bearer tp_forged',
+      'Bearer',
+      'Basic abc',
+      `Bearer ${token.slice(0, -1)}`,
+    ]) {
       const res = await ctx.app.request('/api/v1/auth/me', { headers: { authorization: value } });
       expect(res.status, value).toBe(401);
     }
@@ -71,7 +91,9 @@ describe('API tokens', () => {
 
   it('stores only a hash and never lists the secret', async () => {
     const admin = await ctx.userWithToken('admin');
-    const { token } = await (await ctx.app.request('/api/v1/tokens', json({ name: 'hash check' }, admin.headers))).json();
+    const { token } = await (
+      await ctx.app.request('/api/v1/tokens', json({ name: 'hash check' }, admin.headers))
+    ).json();
     const rows = await ctx.db.selectFrom('api_tokens').select(['token_hash']).execute();
     expect(rows.some((row) => row.token_hash === token)).toBe(false);
     const list = await (await ctx.app.request('/api/v1/tokens', { headers: admin.headers })).text();
@@ -81,21 +103,36 @@ describe('API tokens', () => {
   it('never gives a token a higher role than its user, even after the user is demoted', async () => {
     const admin = await ctx.userWithToken('admin');
     const editor = await ctx.userWithToken('editor');
-    const tooHigh = await ctx.app.request('/api/v1/tokens', json({ name: 'x', role: 'admin', userId: editor.userId }, admin.headers));
+    const tooHigh = await ctx.app.request(
+      '/api/v1/tokens',
+      json({ name: 'x', role: 'admin', userId: editor.userId }, admin.headers),
+    );
     expect(tooHigh.status).toBe(422);
 
-    const demote = await ctx.app.request(`/api/v1/users/${editor.userId}`, json({ role: 'viewer' }, admin.headers, 'PATCH'));
+    const demote = await ctx.app.request(
+      `/api/v1/users/${editor.userId}`,
+      json({ role: 'viewer' }, admin.headers, 'PATCH'),
+    );
     expect(demote.status).toBe(200);
     const me = await (await ctx.app.request('/api/v1/auth/me', { headers: editor.headers })).json();
     expect(me.role).toBe('viewer');
-    const write = await ctx.app.request('/api/v1/system/test-email', json({ to: 'a@voorbeeld.test' }, editor.headers));
+    const write = await ctx.app.request(
+      '/api/v1/system/test-email',
+      json({ to: 'a@voorbeeld.test' }, editor.headers),
+    );
     expect(write.status).toBe(403);
   });
 
   it('records who created a token in the audit log', async () => {
     const admin = await ctx.userWithToken('admin');
-    const { id } = await (await ctx.app.request('/api/v1/tokens', json({ name: 'audited' }, admin.headers))).json();
-    const entry = await ctx.db.selectFrom('audit_log').selectAll().where('target', '=', `token:${id}`).executeTakeFirstOrThrow();
+    const { id } = await (
+      await ctx.app.request('/api/v1/tokens', json({ name: 'audited' }, admin.headers))
+    ).json();
+    const entry = await ctx.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('target', '=', `token:${id}`)
+      .executeTakeFirstOrThrow();
     expect(entry.action).toBe('token.create');
     expect(entry.actor_user_id).toBe(admin.userId);
   });
@@ -122,9 +159,15 @@ describe('sessions, login and CSRF', () => {
 
     const withoutCsrf = await ctx.app.request('/api/v1/tokens', json({ name: 'x' }, { cookie }));
     expect(withoutCsrf.status).toBe(403);
-    const wrongCsrf = await ctx.app.request('/api/v1/tokens', json({ name: 'x' }, { cookie, 'x-csrf-token': 'nope' }));
+    const wrongCsrf = await ctx.app.request(
+      '/api/v1/tokens',
+      json({ name: 'x' }, { cookie, 'x-csrf-token': 'nope' }),
+    );
     expect(wrongCsrf.status).toBe(403);
-    const withCsrf = await ctx.app.request('/api/v1/tokens', json({ name: 'x' }, { cookie, 'x-csrf-token': csrfToken }));
+    const withCsrf = await ctx.app.request(
+      '/api/v1/tokens',
+      json({ name: 'x' }, { cookie, 'x-csrf-token': csrfToken }),
+    );
     expect(withCsrf.status).toBe(201);
 
     const logout = await ctx.app.request('/api/v1/auth/logout', { method: 'POST', headers: { cookie } });
@@ -134,8 +177,14 @@ describe('sessions, login and CSRF', () => {
 
   it('gives the same answer for an unknown user and a wrong password', async () => {
     await ctx.userWithToken('viewer', 'bekend@voorbeeld.test');
-    const wrong = await ctx.app.request('/api/v1/auth/login', json({ email: 'bekend@voorbeeld.test', password: 'wrong password!' }));
-    const unknown = await ctx.app.request('/api/v1/auth/login', json({ email: 'onbekend@voorbeeld.test', password: 'wrong password!' }));
+    const wrong = await ctx.app.request(
+      '/api/v1/auth/login',
+      json({ email: 'bekend@voorbeeld.test', password: 'wrong password!' }),
+    );
+    const unknown = await ctx.app.request(
+      '/api/v1/auth/login',
+      json({ email: 'onbekend@voorbeeld.test', password: 'wrong password!' }),
+    );
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     expect((await wrong.json()).detail).toBe((await unknown.json()).detail);
@@ -144,7 +193,10 @@ describe('sessions, login and CSRF', () => {
   it('rate-limits login attempts per account and lets them in again after the window', async () => {
     await ctx.userWithToken('viewer', 'geraden@voorbeeld.test');
     const attempt = (password: string, ip: string) =>
-      ctx.app.request('/api/v1/auth/login', json({ email: 'geraden@voorbeeld.test', password }, { 'x-test-client-ip': ip }));
+      ctx.app.request(
+        '/api/v1/auth/login',
+        json({ email: 'geraden@voorbeeld.test', password }, { 'x-test-client-ip': ip }),
+      );
     const statuses = [];
     for (let i = 0; i < 12; i++) statuses.push((await attempt('wrong password!', `10.0.0.${i}`)).status);
     expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
@@ -168,7 +220,10 @@ describe('sessions, login and CSRF', () => {
     const fresh = await createTestContext();
     try {
       const only = await fresh.userWithToken('admin');
-      const res = await fresh.app.request(`/api/v1/users/${only.userId}`, json({ role: 'editor' }, only.headers, 'PATCH'));
+      const res = await fresh.app.request(
+        `/api/v1/users/${only.userId}`,
+        json({ role: 'editor' }, only.headers, 'PATCH'),
+      );
       expect(res.status).toBe(409);
     } finally {
       await fresh.close();
@@ -198,9 +253,15 @@ describe('admin pages', () => {
         headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
         body: new URLSearchParams(fields).toString(),
       });
-    const forged = await form({ email: 'formulier@voorbeeld.test', password: TEST_PASSWORD, _csrf: 'forged' }, csrfCookie);
+    const forged = await form(
+      { email: 'formulier@voorbeeld.test', password: TEST_PASSWORD, _csrf: 'forged' },
+      csrfCookie,
+    );
     expect(forged.status).toBe(403);
-    const ok = await form({ email: 'formulier@voorbeeld.test', password: TEST_PASSWORD, _csrf: csrf }, csrfCookie);
+    const ok = await form(
+      { email: 'formulier@voorbeeld.test', password: TEST_PASSWORD, _csrf: csrf },
+      csrfCookie,
+    );
     expect(ok.status).toBe(303);
     const session = ok.headers.get('set-cookie')!.match(/tp_session=[^;]+/)![0];
     const dashboard = await ctx.app.request('/admin', { headers: { cookie: session } });
@@ -229,7 +290,11 @@ describe('first-run setup link', () => {
       expect(weak.status).toBe(422);
       expect(await fresh.db.selectFrom('users').select('id').execute()).toHaveLength(0);
 
-      const ok = await post({ email: 'eerste@voorbeeld.test', name: 'Eerste Beheerder', password: TEST_PASSWORD });
+      const ok = await post({
+        email: 'eerste@voorbeeld.test',
+        name: 'Eerste Beheerder',
+        password: TEST_PASSWORD,
+      });
       expect(ok.status).toBe(303);
       const users = await fresh.db.selectFrom('users').select(['email', 'role']).execute();
       expect(users).toEqual([{ email: 'eerste@voorbeeld.test', role: 'admin' }]);

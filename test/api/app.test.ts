@@ -87,7 +87,10 @@ describe('errors and headers', () => {
   it('gives field-by-field errors for invalid JSON bodies and changes nothing', async () => {
     const { headers } = await ctx.userWithToken('admin');
     const before = await ctx.db.selectFrom('users').select('id').execute();
-    const res = await ctx.app.request('/api/v1/users', json({ email: 'not-an-email', role: 'boss', password: 'x' }, headers));
+    const res = await ctx.app.request(
+      '/api/v1/users',
+      json({ email: 'not-an-email', role: 'boss', password: 'x' }, headers),
+    );
     expect(res.status).toBe(422);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     const body = await res.json();

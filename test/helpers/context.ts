@@ -39,7 +39,10 @@ export interface TestContext {
   logs: Record<string, unknown>[];
   rawLogs: string[];
   /** Creates a user with the role and an API token; returns headers for authenticated requests. */
-  userWithToken(role: Role, email?: string): Promise<{ userId: string; token: string; headers: Record<string, string> }>;
+  userWithToken(
+    role: Role,
+    email?: string,
+  ): Promise<{ userId: string; token: string; headers: Record<string, string> }>;
   close(): Promise<void>;
 }
 
@@ -49,11 +52,15 @@ let counter = 0;
  * A fresh database cloned from the migrated template, the app built on it, and captured logs.
  * Real Postgres and Redis; nothing of our own code is mocked.
  */
-export async function createTestContext(options: { clock?: Clock; mailerKind?: 'resend' | 'mailbox' } = {}): Promise<TestContext> {
+export async function createTestContext(
+  options: { clock?: Clock; mailerKind?: 'resend' | 'mailbox' } = {},
+): Promise<TestContext> {
   const serverUrl = inject('databaseUrl');
   const runId = inject('runId');
   const name = `${runId}_${process.pid}_${counter++}_${randomBytes(3).toString('hex')}`;
-  const admin = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: serverUrl, max: 1 }) }) });
+  const admin = new Kysely<unknown>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: serverUrl, max: 1 }) }),
+  });
   await sql`create database ${sql.id(name)} template ${sql.id(inject('templateDatabase'))}`.execute(admin);
   await admin.destroy();
 
@@ -72,7 +79,11 @@ export async function createTestContext(options: { clock?: Clock; mailerKind?: '
     clock: options.clock ?? systemClock,
     logger,
     metrics: createMetricsRegistry({ defaultMetrics: false }),
-    config: { nodeEnv: 'test', publicBaseUrl: 'http://localhost:3000', mailerKind: options.mailerKind ?? 'mailbox' },
+    config: {
+      nodeEnv: 'test',
+      publicBaseUrl: 'http://localhost:3000',
+      mailerKind: options.mailerKind ?? 'mailbox',
+    },
     clientIp: (c) => c.req.header('x-test-client-ip') ?? '127.0.0.1',
   };
   const app = createApp(deps);

@@ -44,10 +44,14 @@ export default async function setup(project: TestProject) {
   }
 
   const templateDatabase = `${runId}_template`;
-  const admin = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 1 }) }) });
+  const admin = new Kysely<unknown>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 1 }) }),
+  });
   await sql`create database ${sql.id(templateDatabase)}`.execute(admin);
   const templateUrl = withDatabase(databaseUrl, templateDatabase);
-  const template = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: templateUrl, max: 1 }) }) });
+  const template = new Kysely<unknown>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: templateUrl, max: 1 }) }),
+  });
   await migrateToLatest(template);
   await template.destroy();
 
@@ -58,7 +62,9 @@ export default async function setup(project: TestProject) {
 
   return async () => {
     // Databases made by this run (template and per-file clones) go; a shared server stays clean.
-    const rows = await sql<{ datname: string }>`select datname from pg_database where datname like ${`${runId}%`}`.execute(admin);
+    const rows = await sql<{
+      datname: string;
+    }>`select datname from pg_database where datname like ${`${runId}%`}`.execute(admin);
     for (const { datname } of rows.rows) {
       await sql`drop database if exists ${sql.id(datname)} with (force)`.execute(admin);
     }

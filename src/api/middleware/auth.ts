@@ -44,14 +44,16 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export async function assertCsrf(c: Context<AppEnv>): Promise<void> {
   const principal = c.var.principal;
-  if (!principal || principal.via !== 'session' || SAFE_METHODS.has(c.req.method)) return;
+  if (principal?.via !== 'session' || SAFE_METHODS.has(c.req.method)) return;
   let sent = c.req.header('x-csrf-token');
   if (sent === undefined && isFormRequest(c)) {
     const field = (await c.req.parseBody())._csrf;
     sent = typeof field === 'string' ? field : undefined;
   }
   if (!sent || !principal.csrfToken || !constantTimeEqual(sent, principal.csrfToken)) {
-    throw new Forbidden('The form has expired or did not come from this site. Reload the page and try again.');
+    throw new Forbidden(
+      'The form has expired or did not come from this site. Reload the page and try again.',
+    );
   }
 }
 

@@ -41,8 +41,18 @@ const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 export async function logIn(c: Context<AppEnv>, email: string, password: string) {
   const { db, clock, clientIp } = c.var.deps;
   const message = 'Too many login attempts. Wait a few minutes and try again.';
-  await hit(db, clock, { key: `login:ip:${sha256(clientIp(c))}`, limit: 30, windowMs: LOGIN_WINDOW_MS }, message);
-  await hit(db, clock, { key: `login:account:${sha256(email.trim().toLowerCase())}`, limit: 10, windowMs: LOGIN_WINDOW_MS }, message);
+  await hit(
+    db,
+    clock,
+    { key: `login:ip:${sha256(clientIp(c))}`, limit: 30, windowMs: LOGIN_WINDOW_MS },
+    message,
+  );
+  await hit(
+    db,
+    clock,
+    { key: `login:account:${sha256(email.trim().toLowerCase())}`, limit: 10, windowMs: LOGIN_WINDOW_MS },
+    message,
+  );
   const user = await authenticate(db, email, password);
   if (!user) throw new Unauthorized('The email address or password is not correct.');
   const session = await createSession(db, clock, user.id, c.req.header('user-agent') ?? null);
@@ -137,7 +147,12 @@ export function authRoutes() {
     (c) => {
       const principal = c.var.principal!;
       return c.json(
-        { user: userJson(principal.user), role: principal.role, via: principal.via, csrfToken: principal.csrfToken },
+        {
+          user: userJson(principal.user),
+          role: principal.role,
+          via: principal.via,
+          csrfToken: principal.csrfToken,
+        },
         200,
       );
     },

@@ -33,7 +33,9 @@ export function docsRoutes() {
   };
 
   app.get('/docs', (c) => c.html(page));
-  app.get('/docs/assets/init.js', (c) => c.body(init, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
+  app.get('/docs/assets/init.js', (c) =>
+    c.body(init, 200, { 'content-type': 'text/javascript; charset=utf-8' }),
+  );
   app.get('/docs/assets/:file', async (c) => {
     const file = c.req.param('file');
     const type = ASSETS[file];

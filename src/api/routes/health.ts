@@ -5,7 +5,9 @@ import type { AppEnv, HealthCheck } from '../deps.js';
 import { apiRoute } from '../openapi.js';
 
 const CheckSchema = z.object({ ok: z.boolean(), detail: z.string().optional() }).passthrough();
-const ReadySchema = z.object({ ready: z.boolean(), checks: z.record(z.string(), CheckSchema) }).openapi('Readiness');
+const ReadySchema = z
+  .object({ ready: z.boolean(), checks: z.record(z.string(), CheckSchema) })
+  .openapi('Readiness');
 
 async function timed(check: () => Promise<HealthCheck>, timeoutMs = 3_000): Promise<HealthCheck> {
   let timer: NodeJS.Timeout | undefined;
@@ -31,7 +33,12 @@ export function healthRoutes() {
       access: 'public',
       tags: ['health'],
       summary: 'Liveness: the process answers',
-      responses: { 200: { description: 'Alive', content: { 'application/json': { schema: z.object({ ok: z.literal(true) }) } } } },
+      responses: {
+        200: {
+          description: 'Alive',
+          content: { 'application/json': { schema: z.object({ ok: z.literal(true) }) } },
+        },
+      },
     }),
     (c) => c.json({ ok: true as const }, 200),
   );
@@ -57,11 +64,15 @@ export function healthRoutes() {
         },
         migrations: async () => {
           const pending = await pendingMigrations(db);
-          return pending.length === 0 ? { ok: true } : { ok: false, detail: `pending: ${pending.join(', ')}` };
+          return pending.length === 0
+            ? { ok: true }
+            : { ok: false, detail: `pending: ${pending.join(', ')}` };
         },
         ...readinessChecks,
       };
-      const results = await Promise.all(Object.entries(named).map(async ([name, check]) => [name, await timed(check)] as const));
+      const results = await Promise.all(
+        Object.entries(named).map(async ([name, check]) => [name, await timed(check)] as const),
+      );
       const checks = Object.fromEntries(results);
       const ready = results.every(([, result]) => result.ok);
       return c.json({ ready, checks }, ready ? 200 : 503);

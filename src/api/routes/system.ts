@@ -41,7 +41,10 @@ export function systemRoutes() {
         },
       },
       responses: {
-        202: { description: 'Queued', content: { 'application/json': { schema: z.object({ emailId: z.string() }) } } },
+        202: {
+          description: 'Queued',
+          content: { 'application/json': { schema: z.object({ emailId: z.string() }) } },
+        },
       },
     }),
     async (c) => {
@@ -109,7 +112,12 @@ export function systemRoutes() {
       tags: ['system'],
       summary: 'One message of the dev mailbox with HTML, text and headers',
       request: { params: IdParam },
-      responses: { 200: { description: 'The message', content: { 'application/json': { schema: MailboxMessageSchema } } } },
+      responses: {
+        200: {
+          description: 'The message',
+          content: { 'application/json': { schema: MailboxMessageSchema } },
+        },
+      },
     }),
     async (c) => {
       const row = await getMailboxMessage(c.var.deps.db, c.req.valid('param').id);

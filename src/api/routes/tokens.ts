@@ -41,7 +41,10 @@ export function tokenRoutes() {
       tags: ['tokens'],
       summary: 'List API tokens (never their secret)',
       responses: {
-        200: { description: 'Tokens', content: { 'application/json': { schema: z.object({ tokens: z.array(TokenSchema) }) } } },
+        200: {
+          description: 'Tokens',
+          content: { 'application/json': { schema: z.object({ tokens: z.array(TokenSchema) }) } },
+        },
       },
     }),
     async (c) => {
@@ -94,7 +97,10 @@ export function tokenRoutes() {
           role: input.role,
           expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
         });
-        await audit(tx, principal, 'token.create', `token:${created.id}`, { owner: owner.id, role: created.role });
+        await audit(tx, principal, 'token.create', `token:${created.id}`, {
+          owner: owner.id,
+          role: created.role,
+        });
         return { ...created, userId: owner.id };
       });
       return c.json({ id: result.id, token: result.token, role: result.role, userId: result.userId }, 201);

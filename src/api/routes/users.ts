@@ -37,7 +37,10 @@ export function userRoutes() {
       tags: ['users'],
       summary: 'List editor accounts',
       responses: {
-        200: { description: 'Users', content: { 'application/json': { schema: z.object({ users: z.array(UserSchema) }) } } },
+        200: {
+          description: 'Users',
+          content: { 'application/json': { schema: z.object({ users: z.array(UserSchema) }) } },
+        },
       },
     }),
     async (c) => c.json({ users: (await listUsers(c.var.deps.db)).map(userJson) }, 200),
@@ -72,7 +75,9 @@ export function userRoutes() {
       tags: ['users'],
       summary: 'One editor account',
       request: { params: IdParam },
-      responses: { 200: { description: 'The user', content: { 'application/json': { schema: UserSchema } } } },
+      responses: {
+        200: { description: 'The user', content: { 'application/json': { schema: UserSchema } } },
+      },
     }),
     async (c) => c.json(userJson(await getUser(c.var.deps.db, c.req.valid('param').id)), 200),
   );
@@ -96,7 +101,10 @@ export function userRoutes() {
       const user = await c.var.deps.db.transaction().execute(async (tx) => {
         const updated = await updateUser(tx, id, changes);
         const { password, ...logged } = changes;
-        await audit(tx, c.var.principal, 'user.update', `user:${id}`, { ...logged, passwordChanged: password !== undefined });
+        await audit(tx, c.var.principal, 'user.update', `user:${id}`, {
+          ...logged,
+          passwordChanged: password !== undefined,
+        });
         return updated;
       });
       return c.json(userJson(user), 200);

@@ -23,8 +23,12 @@ export function transactionalEmailProcessor(deps: TransactionalEmailDeps) {
   return async (job: Job): Promise<void> => {
     const { emailId } = payloadSchema.parse(job.data);
     const email = await deps.db.selectFrom('emails').selectAll().where('id', '=', emailId).executeTakeFirst();
-    if (!email || email.status !== 'queued') return;
-    await deps.db.updateTable('emails').set((eb) => ({ attempts: eb('attempts', '+', 1) })).where('id', '=', emailId).execute();
+    if (email?.status !== 'queued') return;
+    await deps.db
+      .updateTable('emails')
+      .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+      .where('id', '=', emailId)
+      .execute();
     try {
       const { id } = await deps.mailer.send(
         {
@@ -49,7 +53,10 @@ export function transactionalEmailProcessor(deps: TransactionalEmailDeps) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       await deps.db
         .updateTable('emails')
-        .set({ last_error: message.slice(0, 1000), ...(permanent || lastAttempt ? { status: 'failed' as const } : {}) })
+        .set({
+          last_error: message.slice(0, 1000),
+          ...(permanent || lastAttempt ? { status: 'failed' as const } : {}),
+        })
         .where('id', '=', emailId)
         .execute();
       deps.logger.warn({ emailId, err: message, permanent }, 'transactional email not sent');

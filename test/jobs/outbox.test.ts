@@ -1,0 +1,213 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Queue } from 'bullmq';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queueEmail } from '../../src/domain/emails.js';
+import { createMetricsRegistry } from '../../src/infra/metrics.js';
+import { connectRedis, createQueues, type Queues, type RedisConnections } from '../../src/jobs/queues.js';
+import { OutboxRelay } from '../../src/jobs/relay.js';
+import { startWorkers } from '../../src/jobs/workers.js';
+import { systemClock } from '../../src/providers/clock.js';
+import { MailboxMailer } from '../../src/providers/mailbox-mailer.js';
+import { createTestContext, type TestContext } from '../helpers/context.js';
+
+let ctx: TestContext;
+let redis: RedisConnections;
+let queues: Queues;
+
+beforeAll(async () => {
+  ctx = await createTestContext();
+  redis = connectRedis(ctx.redisUrl, () => undefined);
+  queues = createQueues(redis.producer, ctx.redisPrefix);
+});
+afterAll(async () => {
+  await Promise.all(Object.values(queues).map((q) => q.obliterate({ force: true }).catch(() => undefined)));
+  await Promise.all(Object.values(queues).map((q) => q.close()));
+  await redis.close();
+  await ctx.close();
+});
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function queueTestEmail(to: string) {
+  return ctx.db
+    .transaction()
+    .execute((tx) =>
+      queueEmail(tx, { kind: 'test', to, subject: `Test ${to}`, html: '<p>x</p>', text: 'x' }),
+    );
+}
+
+function runCrashingRelay(): Promise<string> {
+  const tsx = path.resolve('node_modules/.bin/tsx');
+  const child = spawn(tsx, ['test/fixtures/relay-crash.ts'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: ctx.databaseUrl,
+      REDIS_URL: ctx.redisUrl,
+      REDIS_PREFIX: ctx.redisPrefix,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => {
+    output += chunk;
+  });
+  // tsx runs the script in a child of its own and reports its SIGKILL as exit code 137.
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve(`${signal ?? code} ${output}`)));
+}
+
+async function startBackground() {
+  const logger = ctx.deps.logger;
+  const workers = await startWorkers({
+    db: ctx.db,
+    mailer: new MailboxMailer(ctx.db),
+    clock: systemClock,
+    logger,
+    metrics: createMetricsRegistry({ defaultMetrics: false }),
+    emailFrom: 'Thuispost <nieuws@voorbeeld.test>',
+    connection: redis.workerOptions,
+    prefix: ctx.redisPrefix,
+    concurrency: 4,
+  });
+  const relay = new OutboxRelay({
+    db: ctx.db,
+    databaseUrl: ctx.databaseUrl,
+    queues,
+    clock: systemClock,
+    logger,
+    sweepIntervalMs: 200,
+  });
+  await relay.start();
+  return {
+    stop: async () => {
+      await relay.stop();
+      await workers.close();
+    },
+  };
+}
+
+const sentTo = (address: string) =>
+  ctx.db.selectFrom('dev_mailbox').select('id').where(sql<boolean>`${address} = any(to_addresses)`).execute();
+
+describe('outbox relay', () => {
+  it('delivers work committed while no relay ran, exactly once', async () => {
+    const emailId = await queueTestEmail('niemand-luisterde@voorbeeld.test');
+    const background = await startBackground();
+    try {
+      const status = await waitFor(async () => {
+        const row = await ctx.db
+          .selectFrom('emails')
+          .select('status')
+          .where('id', '=', emailId)
+          .executeTakeFirst();
+        return row?.status === 'sent' ? row.status : undefined;
+      }, 'the email to be sent');
+      expect(status).toBe('sent');
+      expect(await sentTo('niemand-luisterde@voorbeeld.test')).toHaveLength(1);
+    } finally {
+      await background.stop();
+    }
+  });
+
+  it('runs the job exactly once when the relay is killed between enqueue and marking the row', async () => {
+    const emailId = await queueTestEmail('na-de-crash@voorbeeld.test');
+    const result = await runCrashingRelay();
+    expect(result).toMatch(/^(SIGKILL|137) enqueued .*email-/);
+    const row = await ctx.db
+      .selectFrom('outbox')
+      .select('relayed_at')
+      .where('job_id', '=', `email-${emailId}`)
+      .executeTakeFirstOrThrow();
+    expect(row.relayed_at).toBeNull();
+
+    const background = await startBackground();
+    try {
+      await waitFor(async () => {
+        const email = await ctx.db
+          .selectFrom('emails')
+          .select('status')
+          .where('id', '=', emailId)
+          .executeTakeFirst();
+        return email?.status === 'sent' ? true : undefined;
+      }, 'the email to be sent');
+      await waitFor(async () => {
+        const outbox = await ctx.db
+          .selectFrom('outbox')
+          .select('relayed_at')
+          .where('job_id', '=', `email-${emailId}`)
+          .executeTakeFirst();
+        return outbox?.relayed_at ? true : undefined;
+      }, 'the outbox row to be marked');
+      // Give a duplicate job every chance to run before counting.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await sentTo('na-de-crash@voorbeeld.test')).toHaveLength(1);
+      const jobs = await (queues['transactional-email'] as Queue).getJobs([
+        'completed',
+        'active',
+        'waiting',
+        'delayed',
+        'failed',
+      ]);
+      expect(jobs.filter((job) => job.id === `email-${emailId}`)).toHaveLength(1);
+    } finally {
+      await background.stop();
+    }
+  });
+
+  it('records nothing when the surrounding transaction rolls back', async () => {
+    await expect(
+      ctx.db.transaction().execute(async (tx) => {
+        await queueEmail(tx, {
+          kind: 'test',
+          to: 'teruggedraaid@voorbeeld.test',
+          subject: 'x',
+          html: 'x',
+          text: 'x',
+        });
+        throw new Error('rollback');
+      }),
+    ).rejects.toThrow('rollback');
+    const rows = await ctx.db
+      .selectFrom('emails')
+      .select('id')
+      .where('to_address', '=', 'teruggedraaid@voorbeeld.test')
+      .execute();
+    expect(rows).toHaveLength(0);
+  });
+
+  it('two relays racing relay each row once', async () => {
+    const ids = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => queueTestEmail(`race-${i}@voorbeeld.test`)),
+    );
+    const make = () =>
+      new OutboxRelay({
+        db: ctx.db,
+        databaseUrl: ctx.databaseUrl,
+        queues,
+        clock: systemClock,
+        logger: ctx.deps.logger,
+        batchSize: 7,
+      });
+    const [a, b] = await Promise.all([make().drainAll(), make().drainAll()]);
+    const relayedHere = await ctx.db
+      .selectFrom('outbox')
+      .select(['job_id', 'relay_attempts'])
+      .where(
+        'job_id',
+        'in',
+        ids.map((id) => `email-${id}`),
+      )
+      .execute();
+    expect(a + b).toBeGreaterThanOrEqual(40);
+    expect(relayedHere.every((row) => row.relay_attempts === 1)).toBe(true);
+  });
+});
