@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -14,6 +14,7 @@ import { childEnv, freePort, getStatus, pidAlive, startScript, waitUntil } from 
 let dataDir: string;
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'thuispost-server-'));
+  await chmod(dataDir, 0o711);
 });
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
@@ -87,6 +88,7 @@ describe('npm start', () => {
 
   it('survives Postgres and Redis restarting underneath it: not ready, then ready again', async () => {
     const servicesDir = await mkdtemp(path.join(os.tmpdir(), 'thuispost-deps-'));
+    await chmod(servicesDir, 0o711);
     const logger = pino({ level: 'warn' });
     const [pgPort, redisPort, port] = await Promise.all([freePort(), freePort(), freePort()]);
     let postgres = await startEmbeddedPostgres({ dataDir: servicesDir, port: pgPort, logger });

@@ -58,12 +58,13 @@ export function connectRedis(url: string, onError: (error: Error) => void): Redi
 
 export type Queues = Record<QueueName, Queue>;
 
-export function createQueues(connection: Redis, prefix: string): Queues {
+export function createQueues(
+  connection: Redis,
+  prefix: string,
+  defaultJobOptions = DEFAULT_JOB_OPTIONS,
+): Queues {
   return Object.fromEntries(
-    QUEUE_NAMES.map((name) => [
-      name,
-      new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS }),
-    ]),
+    QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix, defaultJobOptions })]),
   ) as Queues;
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -31,7 +31,11 @@ export default async function setup(project: TestProject) {
 
   let databaseUrl = process.env.DATABASE_URL;
   let redisUrl = process.env.REDIS_URL;
-  if (!databaseUrl || !redisUrl) dataDir = await mkdtemp(path.join(os.tmpdir(), 'thuispost-test-'));
+  if (!databaseUrl || !redisUrl) {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'thuispost-test-'));
+    // Traversable, so that Postgres can run as its own user when the tests run as root.
+    await chmod(dataDir, 0o711);
+  }
   if (!databaseUrl) {
     const postgres = await startEmbeddedPostgres({ dataDir: dataDir!, logger });
     stops.push(() => postgres.stop());

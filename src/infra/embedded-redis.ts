@@ -1,0 +1,350 @@
+/**
+ * Starts a local redis-server for thuispost when no REDIS_URL is configured. Data (AOF) lives in
+ * `${dataDir}/redis`; if a redis-server for that directory is already running we attach to it.
+ * The server gets SIGTERM from the kernel when this node process dies (setpriv --pdeathsig).
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import {
+  daemonEnv,
+  type EmbeddedService,
+  ensureDir,
+  findExecutable,
+  findFreePort,
+  isPidAlive,
+  isPortOpen,
+  isRoot,
+  pidOwnsDir,
+  processCmdline,
+  readTextFile,
+  rotateLog,
+  runCommand,
+  ServiceProcess,
+  STANDARD_BIN_DIRS,
+  waitFor,
+  withStartLock,
+} from './child-process.js';
+
+export type { EmbeddedService } from './child-process.js';
+
+export interface EmbeddedRedisOptions {
+  /** the project's data directory (absolute); Redis data lives in `${dataDir}/redis` */
+  dataDir: string;
+  /** TCP port (default: a free port chosen by the OS) */
+  port?: number;
+  logger: Logger;
+}
+
+const HOST = '127.0.0.1';
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+const APT_TIMEOUT_MS = 10 * 60_000;
+
+export const REDIS_MISSING_MESSAGE =
+  'redis-server was not found. Install Redis 7 (e.g. `sudo apt-get install redis-server`) or set REDIS_URL to an existing Redis.';
+
+export function redisUrl(port: number): string {
+  return `redis://${HOST}:${port}`;
+}
+
+export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<EmbeddedService> {
+  const t0 = performance.now();
+  const { logger } = opts;
+  const redisDir = path.join(path.resolve(opts.dataDir), 'redis');
+  const pidFile = path.join(redisDir, 'redis.pid');
+  const portFile = path.join(redisDir, 'redis.port');
+  const logFile = path.join(redisDir, 'redis.log');
+  ensureDir(redisDir, undefined, 0o700);
+
+  const attach = (running: { pid: number; port: number }): EmbeddedService => {
+    if (opts.port !== undefined && opts.port !== running.port) {
+      logger.warn(
+        { port: running.port, wantedPort: opts.port },
+        `Redis for this data directory already runs on port ${running.port}; using that instead of ${opts.port}`,
+      );
+    }
+    logger.info({ port: running.port, pid: running.pid }, 'attached to the already running embedded Redis');
+    return { url: redisUrl(running.port), owned: false, stop: async () => {} };
+  };
+
+  const running = await findRunningRedis(redisDir, pidFile, portFile, logger);
+  if (running) return attach(running);
+
+  // Redis does not lock its directory: serialise concurrent starts ourselves
+  return withStartLock(
+    path.join(redisDir, 'start.lock'),
+    async () => {
+      const started = await findRunningRedis(redisDir, pidFile, portFile, logger);
+      if (started) return attach(started);
+      return startOwned({ redisDir, pidFile, portFile, logFile, port: opts.port, logger, t0 });
+    },
+    {
+      timeoutMs: APT_TIMEOUT_MS + START_TIMEOUT_MS,
+      staleMs: APT_TIMEOUT_MS + START_TIMEOUT_MS,
+      what: 'another process to finish starting Redis',
+    },
+  );
+}
+
+async function startOwned(a: {
+  redisDir: string;
+  pidFile: string;
+  portFile: string;
+  logFile: string;
+  port: number | undefined;
+  logger: Logger;
+  t0: number;
+}): Promise<EmbeddedService> {
+  const { redisDir, pidFile, portFile, logFile, logger, t0 } = a;
+  const redisServer = await resolveRedisServer({ logger });
+  rotateLog(logFile);
+  fs.rmSync(portFile, { force: true }); // left behind when the previous owner was SIGKILLed
+  const deadline = Date.now() + START_TIMEOUT_MS;
+
+  for (let attempt = 1; ; attempt++) {
+    const port = a.port ?? (await findFreePort(HOST));
+    const proc = new ServiceProcess({
+      name: 'Redis',
+      command: redisServer,
+      args: [
+        '--port',
+        String(port),
+        '--bind',
+        HOST,
+        '--dir',
+        redisDir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--save',
+        '',
+        '--daemonize',
+        'no',
+        '--pidfile',
+        pidFile,
+        '--protected-mode',
+        'yes',
+        // BullMQ requires that keys are never evicted
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      env: daemonEnv(['REDIS']),
+      cwd: redisDir,
+      logFile,
+      stopSignal: 'SIGTERM',
+    });
+
+    try {
+      await waitFor(
+        `Redis to answer PING on ${HOST}:${port} (log: ${logFile})`,
+        async () => ((await redisPing(port)) === '+PONG' ? true : undefined),
+        {
+          timeoutMs: Math.max(1000, deadline - Date.now()),
+          intervalMs: 20,
+          abort: () => (proc.exitStatus ? proc.failure('failed to start') : undefined),
+        },
+      );
+    } catch (err) {
+      if (!proc.exitStatus) {
+        await proc.stop(5_000).catch(() => undefined);
+        throw proc.failure(`did not answer PING within ${START_TIMEOUT_MS / 1000} s`);
+      }
+      const portTaken = /Address already in use|Could not create server TCP listening socket/i.test(
+        proc.tail(50),
+      );
+      if (a.port === undefined && portTaken && attempt < 5 && Date.now() < deadline) {
+        logger.debug({ port }, 'port was taken in the meantime; retrying with another one');
+        continue;
+      }
+      throw err;
+    }
+
+    fs.writeFileSync(portFile, `${port}\n`);
+    let stopping = false;
+    let stopped: Promise<void> | undefined;
+    void proc.exited.then((status) => {
+      if (!stopping) logger.error({ status, log: proc.tail(15) }, 'embedded Redis exited unexpectedly');
+    });
+    const ms = Math.round(performance.now() - t0);
+    logger.info(
+      { port, pid: proc.pid, dir: redisDir, ms },
+      `embedded Redis ready on ${HOST}:${port} in ${ms} ms`,
+    );
+    return {
+      url: redisUrl(port),
+      owned: true,
+      stop() {
+        stopping = true;
+        stopped ??= proc.stop(STOP_TIMEOUT_MS).then(() => {
+          fs.rmSync(portFile, { force: true });
+          logger.info({ dir: redisDir }, 'embedded Redis stopped');
+        });
+        return stopped;
+      },
+    };
+  }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Running server detection
+ * ---------------------------------------------------------------------------------------------- */
+
+async function findRunningRedis(
+  redisDir: string,
+  pidFile: string,
+  portFile: string,
+  logger: Logger,
+): Promise<{ pid: number; port: number } | undefined> {
+  const pid = Number(readTextFile(pidFile)?.trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  if (!isPidAlive(pid) || !pidOwnsDir(pid, redisDir, /redis/)) {
+    logger.debug({ pid }, 'removing stale Redis pid file');
+    fs.rmSync(pidFile, { force: true });
+    fs.rmSync(portFile, { force: true });
+    return undefined;
+  }
+  // redis-server sets its process title to "redis-server 127.0.0.1:PORT" (authoritative while
+  // the port file may still be missing or stale during a concurrent start)
+  const port =
+    Number(/:(\d+)\b/.exec(processCmdline(pid) ?? '')?.[1]) || Number(readTextFile(portFile)?.trim());
+  if (!port) {
+    throw new Error(
+      `A redis-server (pid ${pid}) is already running on ${redisDir} but its port is unknown. ` +
+        `Stop it (kill ${pid}) or set REDIS_URL.`,
+    );
+  }
+  await waitFor(
+    `the running Redis (pid ${pid}) on ${HOST}:${port} to answer PING`,
+    async () => ((await redisPing(port)) === '+PONG' ? true : undefined),
+    {
+      timeoutMs: START_TIMEOUT_MS,
+      intervalMs: 50,
+      abort: () =>
+        isPidAlive(pid)
+          ? undefined
+          : new Error(`the running Redis (pid ${pid}) on ${redisDir} exited while we waited for it`),
+    },
+  );
+  return { pid, port };
+}
+
+/**
+ * Send a raw RESP PING and return the first reply line ("+PONG", "-LOADING ...", "-NOAUTH ...")
+ * or undefined when nothing answers within timeoutMs.
+ */
+export function redisPing(port: number, host = HOST, timeoutMs = 1000): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ port, host });
+    let buf = '';
+    const done = (v: string | undefined) => {
+      sock.removeAllListeners();
+      sock.destroy();
+      resolve(v);
+    };
+    sock.setTimeout(timeoutMs, () => done(undefined));
+    sock.once('error', () => done(undefined));
+    sock.once('connect', () => sock.write('*1\r\n$4\r\nPING\r\n'));
+    sock.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      const i = buf.indexOf('\r\n');
+      if (i >= 0) done(buf.slice(0, i));
+    });
+    sock.once('end', () => done(buf || undefined));
+  });
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Finding / installing redis-server
+ * ---------------------------------------------------------------------------------------------- */
+
+export interface ResolveRedisOptions {
+  logger: Logger;
+  /** where to look besides PATH (default: /usr/bin, /usr/sbin, /usr/local/bin, ...) */
+  searchDirs?: readonly string[];
+  /** also search PATH (default true) */
+  usePath?: boolean;
+  /** install via apt-get when missing and we are root (default true) */
+  allowInstall?: boolean;
+}
+
+/** Path of redis-server; installs the Debian package when possible, else throws how to fix it. */
+export async function resolveRedisServer(opts: ResolveRedisOptions): Promise<string> {
+  const { logger } = opts;
+  const dirs = opts.searchDirs ?? STANDARD_BIN_DIRS;
+  const find = () => {
+    if (opts.usePath === false) {
+      for (const d of dirs) {
+        const p = path.join(d, 'redis-server');
+        try {
+          fs.accessSync(p, fs.constants.X_OK);
+          return p;
+        } catch {
+          // next
+        }
+      }
+      return undefined;
+    }
+    return findExecutable('redis-server', dirs);
+  };
+  const found = find();
+  if (found) return found;
+
+  const apt = findExecutable('apt-get');
+  if (opts.allowInstall === false || !isRoot() || !apt) throw new Error(REDIS_MISSING_MESSAGE);
+
+  logger.warn(
+    'redis-server not found: installing the Debian package redis-server with apt-get (this happens once)',
+  );
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = () => runCommand(apt, ['update'], { env, timeoutMs: APT_TIMEOUT_MS });
+  const install = () =>
+    runCommand(
+      apt,
+      ['-o', 'DPkg::Lock::Timeout=120', 'install', '-y', '--no-install-recommends', 'redis-server'],
+      {
+        env,
+        timeoutMs: APT_TIMEOUT_MS,
+      },
+    );
+  try {
+    let hasLists = false;
+    try {
+      hasLists = fs.readdirSync('/var/lib/apt/lists').some((n) => n.includes('_Packages'));
+    } catch {
+      hasLists = false;
+    }
+    if (!hasLists) {
+      logger.info('running apt-get update');
+      await update();
+    }
+    try {
+      await install();
+    } catch {
+      logger.info('apt-get install failed; running apt-get update and retrying');
+      await update();
+      await install();
+    }
+  } catch (err) {
+    throw new Error(`${REDIS_MISSING_MESSAGE}\nAutomatic installation failed: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const installed = find();
+  if (!installed)
+    throw new Error(
+      `${REDIS_MISSING_MESSAGE}\n(apt-get install succeeded but redis-server is still missing)`,
+    );
+  // The package may have started its own service on 6379. We leave it alone: the embedded server
+  // uses its own port, directory and pid file.
+  if (await isPortOpen(6379, HOST, 500)) {
+    logger.info(
+      'the Debian redis-server service runs on 127.0.0.1:6379; leaving it alone (embedded Redis uses its own port)',
+    );
+  }
+  logger.info({ path: installed }, 'installed redis-server');
+  return installed;
+}

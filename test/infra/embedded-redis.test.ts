@@ -1,0 +1,231 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findFreePort, isPidAlive } from '../../src/infra/child-process.js';
+import {
+  type EmbeddedService,
+  REDIS_MISSING_MESSAGE,
+  redisPing,
+  resolveRedisServer,
+  startEmbeddedRedis,
+} from '../../src/infra/embedded-redis.js';
+
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const TIMEOUT = 60_000;
+
+const tempDirs: string[] = [];
+const services: EmbeddedService[] = [];
+const children: ChildProcess[] = [];
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'thuispost-redis-test-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+async function start(opts: { dataDir: string; port?: number }): Promise<EmbeddedService> {
+  const svc = await startEmbeddedRedis({ ...opts, logger });
+  services.push(svc);
+  return svc;
+}
+
+function redisPid(dataDir: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(path.join(dataDir, 'redis', 'redis.pid'), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitUntil(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function withRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<T> {
+  const r = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  await r.connect();
+  try {
+    return await fn(r);
+  } finally {
+    r.disconnect();
+  }
+}
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const s of services.reverse()) await s.stop().catch(() => undefined);
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+}, TIMEOUT);
+
+describe('startEmbeddedRedis', () => {
+  let dataDir: string;
+  let svc: EmbeddedService;
+
+  beforeAll(async () => {
+    dataDir = tempDir();
+    svc = await start({ dataDir });
+  }, TIMEOUT);
+
+  it('starts redis-server with the expected configuration', async () => {
+    expect(svc.owned).toBe(true);
+    expect(svc.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+    expect(Number(new URL(svc.url).port)).not.toBe(6379);
+    await withRedis(svc.url, async (r) => {
+      expect(await r.ping()).toBe('PONG');
+      const cfg = async (k: string) => ((await r.config('GET', k)) as string[])[1];
+      expect(await cfg('maxmemory-policy')).toBe('noeviction');
+      expect(await cfg('appendonly')).toBe('yes');
+      expect(await cfg('appendfsync')).toBe('everysec');
+      expect(await cfg('save')).toBe('');
+      expect(await cfg('bind')).toBe('127.0.0.1');
+      expect(await cfg('protected-mode')).toBe('yes');
+      expect(await cfg('dir')).toBe(fs.realpathSync(path.join(dataDir, 'redis')));
+    });
+    const pid = redisPid(dataDir)!;
+    expect(isPidAlive(pid)).toBe(true);
+    expect(fs.readFileSync(path.join(dataDir, 'redis', 'redis.port'), 'utf8').trim()).toBe(
+      new URL(svc.url).port,
+    );
+  });
+
+  it('attaches to the running server instead of starting another (owned: false)', async () => {
+    const pid = redisPid(dataDir);
+    const second = await start({ dataDir });
+    expect(second).toMatchObject({ owned: false, url: svc.url });
+    await second.stop(); // no-op
+    expect(redisPid(dataDir)).toBe(pid);
+    expect(await redisPing(Number(new URL(svc.url).port))).toBe('+PONG');
+  });
+
+  it(
+    'keeps data across stop/start (AOF)',
+    async () => {
+      await withRedis(svc.url, (r) => r.set('thuispost:test', 'persisted'));
+      const pid = redisPid(dataDir)!;
+      await svc.stop();
+      expect(isPidAlive(pid)).toBe(false);
+      expect(fs.existsSync(path.join(dataDir, 'redis', 'redis.port'))).toBe(false);
+
+      const port = await findFreePort();
+      svc = await start({ dataDir, port });
+      expect(svc).toMatchObject({ owned: true, url: `redis://127.0.0.1:${port}` });
+      expect(await withRedis(svc.url, (r) => r.get('thuispost:test'))).toBe('persisted');
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'starts despite stale pid files (kill -9, pid reuse)',
+    async () => {
+      const pid = redisPid(dataDir)!;
+      process.kill(pid, 'SIGKILL');
+      await waitUntil('redis to die', () => !isPidAlive(pid));
+      await svc.stop();
+      expect(fs.existsSync(path.join(dataDir, 'redis', 'redis.pid'))).toBe(true);
+      svc = await start({ dataDir });
+      expect(svc.owned).toBe(true);
+      expect(redisPid(dataDir)).not.toBe(pid);
+
+      // a pid file naming a live process that is not our redis (pid 1)
+      await svc.stop();
+      fs.writeFileSync(path.join(dataDir, 'redis', 'redis.pid'), '1\n');
+      fs.writeFileSync(path.join(dataDir, 'redis', 'redis.port'), '6379\n');
+      svc = await start({ dataDir });
+      expect(svc.owned).toBe(true);
+      expect(svc.url).not.toBe('redis://127.0.0.1:6379');
+      expect(await withRedis(svc.url, (r) => r.get('thuispost:test'))).toBe('persisted');
+    },
+    TIMEOUT,
+  );
+
+  it('fails with a clear error when redis-server is missing and cannot be installed', async () => {
+    const empty = tempDir();
+    await expect(
+      resolveRedisServer({ logger, searchDirs: [empty], usePath: false, allowInstall: false }),
+    ).rejects.toThrow(REDIS_MISSING_MESSAGE);
+    expect(REDIS_MISSING_MESSAGE).toContain(
+      'Install Redis 7 (e.g. `sudo apt-get install redis-server`) or set REDIS_URL to an existing Redis',
+    );
+  });
+});
+
+describe('startEmbeddedRedis process lifetime', () => {
+  it(
+    'leaves no redis-server behind when the node process that started it is SIGKILLed; reports start failures',
+    async () => {
+      const dataDir = tempDir();
+      const script = path.join(dataDir, 'launch.mts');
+      const entry = pathToFileURL(path.join(root, 'src/infra/embedded-redis.ts')).href;
+      fs.writeFileSync(
+        script,
+        `import { startEmbeddedRedis } from ${JSON.stringify(entry)};
+const noop = () => {};
+const logger = { info: noop, warn: noop, debug: noop, error: noop, trace: noop, fatal: noop, child: () => logger };
+const svc = await startEmbeddedRedis({ dataDir: process.argv[2], logger });
+console.log(JSON.stringify({ url: svc.url, pid: process.pid }));
+setInterval(() => {}, 1000);
+`,
+      );
+      const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [script, dataDir], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      const info = await new Promise<{ url: string; pid: number }>((resolve, reject) => {
+        let out = '';
+        const t = setTimeout(() => reject(new Error(`child did not report within 30 s: ${stderr}`)), 30_000);
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const line = out.split('\n').find((l) => l.startsWith('{'));
+          if (line) {
+            clearTimeout(t);
+            resolve(JSON.parse(line) as { url: string; pid: number });
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`child exited (${code}): ${stderr}`)));
+      });
+      const pid = redisPid(dataDir)!;
+      expect(isPidAlive(pid)).toBe(true);
+      expect(await redisPing(Number(new URL(info.url).port))).toBe('+PONG');
+
+      // info.pid is the node process that spawned redis (tsx runs the script in a child node)
+      process.kill(info.pid, 'SIGKILL');
+      await waitUntil('redis-server to exit after its parent was SIGKILLed', () => !isPidAlive(pid), 20_000);
+
+      const again = await start({ dataDir });
+      expect(again.owned).toBe(true);
+      await again.stop();
+
+      // a failing start reports why, with the server log
+      const blocker = net.createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const port = (blocker.address() as net.AddressInfo).port;
+      try {
+        const err = await startEmbeddedRedis({ dataDir, port, logger }).then(
+          () => new Error('expected a failure'),
+          (e: Error) => e,
+        );
+        expect(err.message).toContain('Redis failed to start');
+        expect(err.message).toContain('redis.log');
+        expect(err.message).toMatch(/Address already in use/);
+      } finally {
+        blocker.close();
+      }
+    },
+    TIMEOUT,
+  );
+});
