@@ -3,7 +3,7 @@ import type { Role } from '../db/schema.js';
 import { randomToken, sha256 } from '../infra/crypto.js';
 import type { Clock } from '../providers/clock.js';
 import { Conflict, Forbidden, Invalid, NotFound } from './errors.js';
-import { createUser, getUser, hasActiveAdmin, lowerRole, type PublicUser, roleAtLeast } from './users.js';
+import { createUser, hasActiveAdmin, lowerRole, type PublicUser, roleAtLeast } from './users.js';
 
 /** Who is making a request: a logged-in user (session) or an API token acting as its user. */
 export interface Principal {
@@ -92,25 +92,28 @@ export async function createApiToken(
   return { id: row.id, token, role: requested, prefix };
 }
 
-export async function principalFromApiToken(
-  db: DbOrTx,
-  clock: Clock,
-  token: string,
-): Promise<Principal | null> {
+/** How stale `last_used_at` may get: writing it on every request would serialise a busy token's requests. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export async function principalFromApiToken(db: DbOrTx, clock: Clock, token: string): Promise<Principal | null> {
   if (!token.startsWith(API_TOKEN_PREFIX)) return null;
   const now = clock.now();
   const row = await db
-    .updateTable('api_tokens')
-    .set({ last_used_at: now })
-    .where('token_hash', '=', sha256(token))
-    .where('revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-    .returning(['id', 'user_id', 'role'])
+    .selectFrom('api_tokens')
+    .innerJoin('users', 'users.id', 'api_tokens.user_id')
+    .select(['users.id', 'users.email', 'users.name', 'users.role', 'users.created_at', 'users.disabled_at'])
+    .select(['api_tokens.id as token_id', 'api_tokens.role as token_role', 'api_tokens.last_used_at'])
+    .where('api_tokens.token_hash', '=', sha256(token))
+    .where('api_tokens.revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('api_tokens.expires_at', 'is', null), eb('api_tokens.expires_at', '>', now)]))
+    .where('users.disabled_at', 'is', null)
     .executeTakeFirst();
   if (!row) return null;
-  const user = await getUser(db, row.user_id).catch(() => null);
-  if (!user || user.disabled_at) return null;
-  return { user, role: lowerRole(row.role, user.role), via: 'token', tokenId: row.id, csrfToken: null };
+  const { token_id, token_role, last_used_at, ...user } = row;
+  if (!last_used_at || now.getTime() - last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
+    await db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', token_id).execute();
+  }
+  return { user, role: lowerRole(token_role, user.role), via: 'token', tokenId: token_id, csrfToken: null };
 }
 
 export function listApiTokens(db: DbOrTx, userId: string | null) {

@@ -1,0 +1,151 @@
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { serve } from '@hono/node-server';
+import autocannon from 'autocannon';
+import type { Hono } from 'hono';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { pino } from 'pino';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { startEmbeddedPostgres } from '../src/infra/embedded-postgres.js';
+import { startEmbeddedRedis } from '../src/infra/embedded-redis.js';
+
+/** One measured figure, always next to a baseline measured in the same run on the same machine. */
+export interface BenchResult {
+  name: string;
+  unit: string;
+  value: number;
+  baseline: { name: string; value: number };
+  /** value / baseline.value */
+  ratio: number;
+  /** The target, as a statement that is true or false for this run. */
+  goal?: { text: string; met: boolean };
+  details?: Record<string, unknown>;
+}
+
+export interface BenchEnv {
+  databaseUrl: string;
+  redisUrl: string;
+  /** A fresh, migrated database on the bench server. */
+  freshDatabase(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Real Postgres and Redis, embedded in a temp dir unless DATABASE_URL / REDIS_URL are set. */
+export async function startBenchEnv(): Promise<BenchEnv> {
+  const logger = pino({ level: 'warn' });
+  const stops: (() => Promise<void>)[] = [];
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'thuispost-bench-'));
+  await chmod(dir, 0o711);
+  let databaseUrl = process.env.DATABASE_URL;
+  let redisUrl = process.env.REDIS_URL;
+  if (!databaseUrl) {
+    const postgres = await startEmbeddedPostgres({ dataDir: dir, logger });
+    stops.push(() => postgres.stop());
+    databaseUrl = postgres.url;
+  }
+  if (!redisUrl) {
+    const redis = await startEmbeddedRedis({ dataDir: dir, logger });
+    stops.push(() => redis.stop());
+    redisUrl = redis.url;
+  }
+  const serverUrl = databaseUrl;
+  const admin = new Kysely<unknown>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: serverUrl, max: 1 }) }),
+  });
+  const created: string[] = [];
+  return {
+    databaseUrl,
+    redisUrl,
+    async freshDatabase() {
+      const name = `bench_${Date.now().toString(36)}_${created.length}`;
+      await sql`create database ${sql.id(name)}`.execute(admin);
+      created.push(name);
+      const url = new URL(serverUrl);
+      url.pathname = `/${name}`;
+      const db = new Kysely<unknown>({
+        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 1 }) }),
+      });
+      await migrateToLatest(db);
+      await db.destroy();
+      return url.toString();
+    },
+    async close() {
+      for (const name of created)
+        await sql`drop database if exists ${sql.id(name)} with (force)`.execute(admin);
+      await admin.destroy();
+      for (const stop of stops.reverse()) await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface HttpFigures {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+}
+
+/** Serves `app` on a free loopback port and loads it with autocannon for `seconds`. */
+export async function loadTest(
+  app: Pick<Hono, 'fetch'>,
+  request: { path: string; method?: string; headers?: Record<string, string>; body?: string },
+  seconds: number,
+  connections = 50,
+): Promise<HttpFigures> {
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as { port: number };
+  try {
+    const result = await autocannon({
+      url: `http://127.0.0.1:${port}${request.path}`,
+      method: (request.method ?? 'GET') as 'GET',
+      headers: request.headers,
+      body: request.body,
+      connections,
+      duration: seconds,
+    });
+    return {
+      requestsPerSecond: result.requests.average,
+      p50Ms: result.latency.p50,
+      p99Ms: result.latency.p99,
+      errors: result.errors + result.timeouts,
+      non2xx: result.non2xx,
+    };
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+export function result(
+  name: string,
+  unit: string,
+  value: number,
+  baseline: { name: string; value: number },
+  goal?: { text: string; met: boolean },
+  details?: Record<string, unknown>,
+): BenchResult {
+  return {
+    name,
+    unit,
+    value,
+    baseline,
+    ratio: baseline.value === 0 ? 0 : value / baseline.value,
+    goal,
+    details,
+  };
+}
+
+export async function writeResults(file: string, results: BenchResult[]): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+  };
+  await writeFile(file, `${JSON.stringify({ at: new Date().toISOString(), machine, results }, null, 2)}\n`);
+}
