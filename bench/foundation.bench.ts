@@ -9,6 +9,7 @@ import { createMetricsRegistry } from '../src/infra/metrics.js';
 import { closeQueues, connectRedis, createQueues } from '../src/jobs/queues.js';
 import { OutboxRelay } from '../src/jobs/relay.js';
 import { systemClock } from '../src/providers/clock.js';
+import { LinkTokens } from '../src/providers/link-tokens.js';
 import { type BenchEnv, type BenchResult, loadTest, result } from './harness.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -30,7 +31,8 @@ export async function httpBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
     clock: systemClock,
     logger: createLogger('info', { write: () => true } as never),
     metrics: createMetricsRegistry({ defaultMetrics: false }),
-    config: { nodeEnv: 'production', publicBaseUrl: 'http://localhost', mailerKind: 'mailbox' },
+    linkTokens: new LinkTokens(['bench-secret'.padEnd(48, 'x')], systemClock),
+    config: { nodeEnv: 'production', publicBaseUrl: 'http://localhost', mailerKind: 'mailbox', siteOrigins: [] },
     clientIp: () => '127.0.0.1',
   });
   const user = await createUser(database.db, {

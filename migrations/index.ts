@@ -8,6 +8,12 @@ import * as m0006 from './0006_emails.js';
 import * as m0007 from './0007_dev_mailbox.js';
 import * as m0008 from './0008_rate_limits.js';
 import * as m0009 from './0009_audit_log.js';
+import * as m0010 from './0010_organisations.js';
+import * as m0011 from './0011_topics.js';
+import * as m0012 from './0012_subscribers.js';
+import * as m0013 from './0013_consent.js';
+import * as m0014 from './0014_suppressions.js';
+import * as m0015 from './0015_settings.js';
 
 /**
  * Every migration, in order. A static list (rather than reading the folder) so that the Workers
@@ -23,4 +29,10 @@ export const migrations: Record<string, Migration> = {
   '0007_dev_mailbox': m0007,
   '0008_rate_limits': m0008,
   '0009_audit_log': m0009,
+  '0010_organisations': m0010,
+  '0011_topics': m0011,
+  '0012_subscribers': m0012,
+  '0013_consent': m0013,
+  '0014_suppressions': m0014,
+  '0015_settings': m0015,
 };

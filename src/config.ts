@@ -54,6 +54,16 @@ const envSchema = z.object({
     .regex(/^[a-zA-Z0-9_-]{1,40}$/, 'must be 1–40 letters, digits, - or _')
     .default('thuispost'),
   APP_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters long').optional()),
+  APP_SECRET_PREVIOUS: optionalString,
+  SITE_ORIGINS: optionalString.pipe(
+    z
+      .string()
+      .refine(
+        (value) => value.split(',').every((origin) => /^https?:\/\/[^/\s]+$/.test(origin.trim())),
+        'must be a comma-separated list of origins such as https://www.example.org',
+      )
+      .optional(),
+  ),
   DATA_DIR: z.string().trim().min(1).default('./.data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   EMAIL_FROM: emailFrom.default('Thuispost <nieuwsbrief@localhost.localdomain>'),
@@ -90,6 +100,10 @@ export interface Config {
   redisPrefix: string;
   /** Undefined only in embedded mode, where it is generated once and kept in dataDir. */
   appSecret: string | undefined;
+  /** Secrets of before a rotation: links signed with them keep working. */
+  previousAppSecrets: string[];
+  /** Web sites allowed to post the signup form from the browser (CORS). */
+  siteOrigins: string[];
   dataDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   emailFrom: string;
@@ -163,6 +177,8 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     appSecret: e.APP_SECRET,
+    previousAppSecrets: e.APP_SECRET_PREVIOUS ? e.APP_SECRET_PREVIOUS.split(',').map((v) => v.trim()).filter(Boolean) : [],
+    siteOrigins: e.SITE_ORIGINS ? e.SITE_ORIGINS.split(',').map((v) => v.trim()) : [],
     dataDir: path.resolve(cwd, e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     emailFrom: e.EMAIL_FROM,

@@ -25,7 +25,13 @@ try {
     clock: runtime.clock,
     logger,
     metrics: runtime.metrics,
-    config: { nodeEnv: config.nodeEnv, publicBaseUrl: config.publicBaseUrl, mailerKind: runtime.mailer.kind },
+    linkTokens: runtime.linkTokens,
+    config: {
+      nodeEnv: config.nodeEnv,
+      publicBaseUrl: config.publicBaseUrl,
+      mailerKind: runtime.mailer.kind,
+      siteOrigins: config.siteOrigins,
+    },
     clientIp: (c) => getConnInfo(c).remote.address ?? 'unknown',
     ...redisObservers(runtime),
   });

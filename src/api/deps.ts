@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Db } from '../db/connection.js';
 import type { Logger } from '../infra/logger.js';
 import type { Clock } from '../providers/clock.js';
+import type { LinkTokens } from '../providers/link-tokens.js';
 
 export interface HealthCheck {
   ok: boolean;
@@ -15,10 +16,14 @@ export interface AppDeps {
   clock: Clock;
   logger: Logger;
   metrics: Registry;
+  /** Signs and verifies personal links (confirm, unsubscribe, preferences) and form tokens. */
+  linkTokens: LinkTokens;
   config: {
     nodeEnv: 'development' | 'production' | 'test';
     publicBaseUrl: string;
     mailerKind: 'resend' | 'mailbox';
+    /** Origins allowed to post the public signup form from the browser. */
+    siteOrigins: string[];
     /** Largest accepted request body in bytes for JSON and form posts. */
     bodyLimitBytes?: number;
   };

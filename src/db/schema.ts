@@ -105,7 +105,99 @@ export interface AuditLogTable {
   details: Json<Record<string, unknown>>;
 }
 
+export type Locale = 'nl' | 'en';
+export type SubscriberStatus = 'pending' | 'active' | 'unsubscribed' | 'bounced' | 'complained';
+export type SubscriberSource = 'form' | 'import' | 'api' | 'editor';
+export type OrganisationKind = 'gemeente' | 'zorgaanbieder' | 'woningcorporatie' | 'overig';
+export type ConsentKind = 'given' | 'confirmed' | 'changed' | 'withdrawn' | 'imported';
+export type LawfulBasis = 'consent' | 'legitimate_interest' | 'contract' | 'public_task';
+export type SuppressionReason = 'unsubscribed' | 'bounced' | 'complained' | 'erased' | 'manual';
+
+export interface OrganisationsTable {
+  id: GeneratedAlways<string>;
+  name: string;
+  kind: OrganisationKind;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface TopicsTable {
+  id: GeneratedAlways<string>;
+  slug: string;
+  name_nl: string;
+  name_en: string;
+  description_nl: Generated<string>;
+  description_en: Generated<string>;
+  public: Generated<boolean>;
+  position: Generated<number>;
+  created_at: DefaultedTimestamp;
+  archived_at: Timestamp | null;
+}
+
+export interface SubscribersTable {
+  id: GeneratedAlways<string>;
+  email: string;
+  name: string | null;
+  locale: ColumnType<Locale, Locale | undefined, Locale>;
+  status: SubscriberStatus;
+  source: SubscriberSource;
+  organisation_id: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+  confirmed_at: Timestamp | null;
+  unsubscribed_at: Timestamp | null;
+  confirmation_sent_at: Timestamp | null;
+  confirmation_count: Generated<number>;
+}
+
+export interface SubscriptionsTable {
+  subscriber_id: string;
+  topic_id: string;
+  created_at: DefaultedTimestamp;
+}
+
+export interface ConsentTextsTable {
+  version: string;
+  text_nl: string;
+  text_en: string;
+  created_at: DefaultedTimestamp;
+}
+
+export interface ConsentEventsTable {
+  id: GeneratedAlways<string>;
+  subscriber_id: string;
+  kind: ConsentKind;
+  consent_version: string | null;
+  lawful_basis: LawfulBasis | null;
+  source: string;
+  details: Json<Record<string, unknown>>;
+  ip_hash: string | null;
+  user_agent: string | null;
+  at: DefaultedTimestamp;
+}
+
+export interface SuppressionsTable {
+  email_hash: string;
+  reason: SuppressionReason;
+  source: string;
+  created_at: DefaultedTimestamp;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: Json<unknown>;
+  updated_at: DefaultedTimestamp;
+}
+
 export interface Database {
+  settings: SettingsTable;
+  organisations: OrganisationsTable;
+  topics: TopicsTable;
+  subscribers: SubscribersTable;
+  subscriptions: SubscriptionsTable;
+  consent_texts: ConsentTextsTable;
+  consent_events: ConsentEventsTable;
+  suppressions: SuppressionsTable;
   users: UsersTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
@@ -118,4 +210,7 @@ export interface Database {
 }
 
 export type User = Selectable<UsersTable>;
+export type Subscriber = Selectable<SubscribersTable>;
+export type Topic = Selectable<TopicsTable>;
+export type Organisation = Selectable<OrganisationsTable>;
 export type NewOutboxRow = Insertable<OutboxTable>;

@@ -37,3 +37,25 @@ export async function queueEmail(tx: DbOrTx, email: QueuedEmail): Promise<string
   });
   return row.id;
 }
+
+/** Emails rendered by the worker from a template, for one subscriber. */
+export type SubscriberEmailKind = 'confirmation' | 'welcome' | 'preferences-changed' | 'already-subscribed';
+
+/**
+ * Records that the worker must render and send a template email to a subscriber. `occasion`
+ * makes the job id unique per occasion (e.g. the n-th confirmation request) and stable on retry.
+ */
+export async function queueSubscriberEmail(
+  tx: DbOrTx,
+  kind: SubscriberEmailKind,
+  subscriberId: string,
+  occasion: string | number,
+  extra: Record<string, string> = {},
+): Promise<void> {
+  await enqueue(tx, {
+    queue: TRANSACTIONAL_EMAIL_QUEUE,
+    jobName: `send-${kind}`,
+    jobId: `${kind}-${subscriberId}-${occasion}`,
+    payload: { subscriberId, ...extra },
+  });
+}

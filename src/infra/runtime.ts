@@ -13,6 +13,7 @@ import {
 } from '../jobs/queues.js';
 import { type Clock, systemClock } from '../providers/clock.js';
 import { MailboxMailer } from '../providers/mailbox-mailer.js';
+import { LinkTokens } from '../providers/link-tokens.js';
 import type { Mailer } from '../providers/mailer.js';
 import { ResendMailer } from '../providers/resend-mailer.js';
 import { randomToken } from './crypto.js';
@@ -29,6 +30,7 @@ export interface Runtime {
   database: DbHandle;
   mailer: Mailer;
   metrics: Registry;
+  linkTokens: LinkTokens;
   /** Present when the process needs Redis (API in single-process mode, workers). */
   redis: (RedisConnections & { queues: Queues }) | null;
   /** Runs `stop` functions in reverse order of registration. */
@@ -121,6 +123,7 @@ export async function startRuntime(options: {
       database,
       mailer,
       metrics: createMetricsRegistry({ defaultMetrics: true }),
+      linkTokens: new LinkTokens([appSecret, ...config.previousAppSecrets], systemClock),
       redis,
       onShutdown,
       shutdown,

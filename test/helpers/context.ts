@@ -12,9 +12,11 @@ import { createUser } from '../../src/domain/users.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { createMetricsRegistry } from '../../src/infra/metrics.js';
 import { type Clock, systemClock } from '../../src/providers/clock.js';
+import { LinkTokens } from '../../src/providers/link-tokens.js';
 import { withDatabase } from './global-setup.js';
 
 export const TEST_PASSWORD = 'correct horse battery staple';
+export const TEST_APP_SECRET = 'test-secret-'.padEnd(48, 'x');
 
 /** A settable clock for tests of expiry and windows. */
 export class TestClock implements Clock {
@@ -74,15 +76,18 @@ export async function createTestContext(
   const logger = createLogger('debug', sink);
   const databaseUrl = withDatabase(serverUrl, name);
   const database = createDb(databaseUrl, logger);
+  const clock = options.clock ?? systemClock;
   const deps: AppDeps = {
     db: database.db,
-    clock: options.clock ?? systemClock,
+    clock,
     logger,
     metrics: createMetricsRegistry({ defaultMetrics: false }),
+    linkTokens: new LinkTokens([TEST_APP_SECRET], clock),
     config: {
       nodeEnv: 'test',
       publicBaseUrl: 'http://localhost:3000',
       mailerKind: options.mailerKind ?? 'mailbox',
+      siteOrigins: ['https://www.voorbeeld.test'],
     },
     clientIp: (c) => c.req.header('x-test-client-ip') ?? '127.0.0.1',
   };

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import type { DbOrTx } from '../db/connection.js';
+
+/** Programme settings with their defaults; stored rows override them key by key. */
+export const settingsSchema = z.object({
+  programmeName: z.string().trim().min(1).max(120).default('Thuispost'),
+  programmeDescription: z
+    .string()
+    .trim()
+    .max(2000)
+    .default('Nieuws, artikelen en documenten van ons programma, rechtstreeks in je mailbox.'),
+  /** Postal address, required in every bulk email footer. */
+  postalAddress: z.string().trim().max(300).default('Voorbeeldstraat 1, 1234 AB Voorbeeldstad'),
+  contactEmail: z.string().trim().max(254).default('info@voorbeeld.test'),
+  /** Four-eyes rule for editions: the approver must not be the last editor. */
+  requireSecondApprover: z.boolean().default(true),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export async function getSettings(db: DbOrTx): Promise<Settings> {
+  const rows = await db.selectFrom('settings').select(['key', 'value']).execute();
+  const stored = Object.fromEntries(rows.map((row) => [row.key, row.value]));
+  const parsed = settingsSchema.safeParse(stored);
+  // A stored value that no longer fits the schema falls back to its default instead of failing pages.
+  if (parsed.success) return parsed.data;
+  const valid = Object.fromEntries(
+    Object.entries(stored).filter(([key, value]) => {
+      const field = settingsSchema.shape[key as keyof Settings];
+      return field ? field.safeParse(value).success : false;
+    }),
+  );
+  return settingsSchema.parse(valid);
+}
+
+export async function updateSettings(db: DbOrTx, changes: Partial<Settings>): Promise<Settings> {
+  const entries = Object.entries(settingsSchema.partial().parse(changes)).filter(([, value]) => value !== undefined);
+  for (const [key, value] of entries) {
+    await db
+      .insertInto('settings')
+      .values({ key, value: JSON.stringify(value) })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(value), updated_at: new Date() }))
+      .execute();
+  }
+  return getSettings(db);
+}
