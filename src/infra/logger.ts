@@ -24,14 +24,30 @@ const REDACTED_KEYS = [
   'redisUrl',
 ];
 
+const BASE = { service: 'thuispost' };
+
+const isErrorLike = (value: unknown): value is Error =>
+  typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string';
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   const paths = REDACTED_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
   return pino(
     {
       level,
-      base: { service: 'thuispost' },
+      base: BASE,
       redact: { paths, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // pino's default `err` serializer, named so that the browser build uses it too; the guard
+      // keeps strings (`{ err: error.message }`) as they are there, as pino's Node build does.
+      serializers: { err: (value: unknown) => (isErrorLike(value) ? pino.stdSerializers.err(value) : value) },
+      // Read only by pino's browser build, which bundlers for Cloudflare Workers resolve `pino` to
+      // (src/worker.ts). It applies the same `redact` rules but ignores `base` and `destination`:
+      // one JSON line per entry through console.log, which Workers Logs collects.
+      browser: {
+        asObject: true,
+        serialize: true,
+        write: (entry: object) => console.log(JSON.stringify({ ...BASE, ...entry })),
+      },
     },
     destination,
   );

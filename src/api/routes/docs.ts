@@ -15,6 +15,12 @@ const page = `<!doctype html>
 <body><div id="docs"><p>Loading the API documentation… The raw document is at <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script><script src="/docs/assets/init.js"></script></body></html>`;
 
+/** Without swagger-ui-dist on disk (Cloudflare Workers has no node_modules): the document only. */
+const plainPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Thuispost API</title></head>
+<body><h1>Thuispost API</h1><p>The interactive documentation is not served by this deployment. The OpenAPI 3.1 document is at <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>; open it in any OpenAPI viewer.</p></body></html>`;
+
 const init = `window.ui = SwaggerUIBundle({ url: '/api/v1/openapi.json', dom_id: '#docs', deepLinking: true });`;
 
 /** Rendered API docs, served from the local swagger-ui-dist package (no CDN; works offline and under CSP). */
@@ -32,7 +38,7 @@ export function docsRoutes() {
     return assetDir;
   };
 
-  app.get('/docs', (c) => c.html(page));
+  app.get('/docs', (c) => c.html(resolveAssetDir() ? page : plainPage));
   app.get('/docs/assets/init.js', (c) =>
     c.body(init, 200, { 'content-type': 'text/javascript; charset=utf-8' }),
   );
