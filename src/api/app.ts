@@ -11,7 +11,10 @@ import { errorToProblem, problem, validationProblem } from './problem.js';
 import { authRoutes } from './routes/auth.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
+import { organisationRoutes } from './routes/organisations.js';
+import { subscriberRoutes } from './routes/subscribers.js';
 import { systemRoutes } from './routes/system.js';
+import { topicRoutes } from './routes/topics.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 
@@ -78,6 +81,9 @@ export function createApp(deps: AppDeps) {
   app.route('/api/v1/users', userRoutes());
   app.route('/api/v1/tokens', tokenRoutes());
   app.route('/api/v1/system', systemRoutes());
+  app.route('/api/v1/subscribers', subscriberRoutes());
+  app.route('/api/v1/organisations', organisationRoutes());
+  app.route('/api/v1/topics', topicRoutes());
   app.route('/admin', adminPages());
   app.route('/dev/mailbox', mailboxPages());
   app.route('/', docsRoutes());

@@ -77,3 +77,6 @@ export const IdParam = z.object({
     .regex(/^\d{1,18}$/, 'must be a numeric id')
     .openapi({ param: { name: 'id', in: 'path' }, example: '1' }),
 });
+
+/** `content` of a JSON request or response body. */
+export const jsonContent = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });

@@ -16,7 +16,11 @@ export async function recordConsent(
   subscriberId: string,
   kind: ConsentKind,
   evidence: ConsentEvidence,
-  extra: { consentVersion?: string | null; lawfulBasis?: LawfulBasis | null; details?: Record<string, unknown> } = {},
+  extra: {
+    consentVersion?: string | null;
+    lawfulBasis?: LawfulBasis | null;
+    details?: Record<string, unknown>;
+  } = {},
 ): Promise<void> {
   await db
     .insertInto('consent_events')
@@ -36,21 +40,44 @@ export async function recordConsent(
 export function consentHistory(db: DbOrTx, subscriberId: string) {
   return db
     .selectFrom('consent_events')
-    .select(['id', 'kind', 'consent_version', 'lawful_basis', 'source', 'details', 'ip_hash', 'user_agent', 'at'])
+    .select([
+      'id',
+      'kind',
+      'consent_version',
+      'lawful_basis',
+      'source',
+      'details',
+      'ip_hash',
+      'user_agent',
+      'at',
+    ])
     .where('subscriber_id', '=', subscriberId)
     .orderBy('id')
     .execute();
 }
 
 export async function currentConsentText(db: DbOrTx) {
-  return db.selectFrom('consent_texts').selectAll().orderBy('created_at', 'desc').orderBy('version', 'desc').limit(1).executeTakeFirstOrThrow();
+  return db
+    .selectFrom('consent_texts')
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirstOrThrow();
 }
 
 export async function assertConsentVersion(db: DbOrTx, version: string): Promise<void> {
-  const text = await db.selectFrom('consent_texts').select('version').where('version', '=', version).executeTakeFirst();
+  const text = await db
+    .selectFrom('consent_texts')
+    .select('version')
+    .where('version', '=', version)
+    .executeTakeFirst();
   if (!text) {
     throw new Invalid('The consent text version is unknown.', [
-      { field: 'consentVersion', message: 'Onbekende versie van de toestemmingstekst; herlaad het formulier.' },
+      {
+        field: 'consentVersion',
+        message: 'Onbekende versie van de toestemmingstekst; herlaad het formulier.',
+      },
     ]);
   }
 }

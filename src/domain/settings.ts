@@ -34,12 +34,16 @@ export async function getSettings(db: DbOrTx): Promise<Settings> {
 }
 
 export async function updateSettings(db: DbOrTx, changes: Partial<Settings>): Promise<Settings> {
-  const entries = Object.entries(settingsSchema.partial().parse(changes)).filter(([, value]) => value !== undefined);
+  const entries = Object.entries(settingsSchema.partial().parse(changes)).filter(
+    ([, value]) => value !== undefined,
+  );
   for (const [key, value] of entries) {
     await db
       .insertInto('settings')
       .values({ key, value: JSON.stringify(value) })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(value), updated_at: new Date() }))
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({ value: JSON.stringify(value), updated_at: new Date() }),
+      )
       .execute();
   }
   return getSettings(db);

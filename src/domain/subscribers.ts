@@ -44,7 +44,11 @@ export async function resolveTopics(db: DbOrTx, refs: string[], field = 'topics'
 }
 
 async function setSubscriptions(db: DbOrTx, subscriberId: string, topicIds: string[]): Promise<void> {
-  await db.deleteFrom('subscriptions').where('subscriber_id', '=', subscriberId).$if(topicIds.length > 0, (q) => q.where('topic_id', 'not in', topicIds)).execute();
+  await db
+    .deleteFrom('subscriptions')
+    .where('subscriber_id', '=', subscriberId)
+    .$if(topicIds.length > 0, (q) => q.where('topic_id', 'not in', topicIds))
+    .execute();
   if (topicIds.length > 0) {
     await db
       .insertInto('subscriptions')
@@ -55,7 +59,12 @@ async function setSubscriptions(db: DbOrTx, subscriberId: string, topicIds: stri
 }
 
 export async function topicIdsOf(db: DbOrTx, subscriberId: string): Promise<string[]> {
-  const rows = await db.selectFrom('subscriptions').select('topic_id').where('subscriber_id', '=', subscriberId).orderBy('topic_id').execute();
+  const rows = await db
+    .selectFrom('subscriptions')
+    .select('topic_id')
+    .where('subscriber_id', '=', subscriberId)
+    .orderBy('topic_id')
+    .execute();
   return rows.map((row) => row.topic_id);
 }
 
@@ -73,11 +82,19 @@ export type SignupOutcome = 'confirmation-sent' | 'already-subscribed-sent' | 't
  * Public double opt-in signup. Whatever the address's state, the caller answers the same
  * (no enumeration); the outcome is only for logs and tests. Run inside one transaction.
  */
-export async function signUp(tx: DbOrTx, clock: Clock, input: SignupInput, evidence: ConsentEvidence): Promise<SignupOutcome> {
+export async function signUp(
+  tx: DbOrTx,
+  clock: Clock,
+  input: SignupInput,
+  evidence: ConsentEvidence,
+): Promise<SignupOutcome> {
   const email = parseEmailOrThrow(input.email);
   await assertConsentVersion(tx, input.consentVersion);
   const topicIds = await resolveTopics(tx, input.topics);
-  if (topicIds.length === 0) throw new Invalid('Choose at least one topic.', [{ field: 'topics', message: 'Kies minstens één onderwerp.' }]);
+  if (topicIds.length === 0)
+    throw new Invalid('Choose at least one topic.', [
+      { field: 'topics', message: 'Kies minstens één onderwerp.' },
+    ]);
 
   const suppression = await suppressionOf(tx, email);
   if (suppression && !LIFTED_BY_CONFIRMATION.includes(suppression)) return 'suppressed';
@@ -85,14 +102,23 @@ export async function signUp(tx: DbOrTx, clock: Clock, input: SignupInput, evide
   // Serialise concurrent signups for the same address (the row may not exist yet).
   await sql`select pg_advisory_xact_lock(hashtext(${`signup:${email}`}))`.execute(tx);
   const now = clock.now();
-  const existing = await tx.selectFrom('subscribers').selectAll().where('email', '=', email).executeTakeFirst();
+  const existing = await tx
+    .selectFrom('subscribers')
+    .selectAll()
+    .where('email', '=', email)
+    .executeTakeFirst();
   const throttled = (s: Subscriber) =>
-    s.confirmation_sent_at !== null && now.getTime() - s.confirmation_sent_at.getTime() < CONFIRMATION_INTERVAL_MS;
+    s.confirmation_sent_at !== null &&
+    now.getTime() - s.confirmation_sent_at.getTime() < CONFIRMATION_INTERVAL_MS;
 
   if (existing?.status === 'active') {
     if (throttled(existing)) return 'throttled';
     const count = existing.confirmation_count + 1;
-    await tx.updateTable('subscribers').set({ confirmation_sent_at: now, confirmation_count: count }).where('id', '=', existing.id).execute();
+    await tx
+      .updateTable('subscribers')
+      .set({ confirmation_sent_at: now, confirmation_count: count })
+      .where('id', '=', existing.id)
+      .execute();
     await queueSubscriberEmail(tx, 'already-subscribed', existing.id, count);
     return 'already-subscribed-sent';
   }
@@ -139,8 +165,18 @@ export async function signUp(tx: DbOrTx, clock: Clock, input: SignupInput, evide
 }
 
 /** Confirms a pending signup (POST from the confirmation page). Idempotent. */
-export async function confirmSubscription(tx: DbOrTx, clock: Clock, subscriberId: string, evidence: ConsentEvidence): Promise<Subscriber> {
-  const subscriber = await tx.selectFrom('subscribers').selectAll().where('id', '=', subscriberId).forUpdate().executeTakeFirst();
+export async function confirmSubscription(
+  tx: DbOrTx,
+  clock: Clock,
+  subscriberId: string,
+  evidence: ConsentEvidence,
+): Promise<Subscriber> {
+  const subscriber = await tx
+    .selectFrom('subscribers')
+    .selectAll()
+    .where('id', '=', subscriberId)
+    .forUpdate()
+    .executeTakeFirst();
   if (!subscriber) throw new NotFound('This subscription no longer exists.');
   if (subscriber.status !== 'pending') return subscriber;
   const suppression = await suppressionOf(tx, subscriber.email);
@@ -169,7 +205,12 @@ export async function unsubscribe(
   scope: { topicId: string | null; everything: boolean; reason?: string | null },
   evidence: ConsentEvidence,
 ): Promise<{ subscriber: Subscriber; changed: boolean }> {
-  const subscriber = await tx.selectFrom('subscribers').selectAll().where('id', '=', subscriberId).forUpdate().executeTakeFirst();
+  const subscriber = await tx
+    .selectFrom('subscribers')
+    .selectAll()
+    .where('id', '=', subscriberId)
+    .forUpdate()
+    .executeTakeFirst();
   if (!subscriber) throw new NotFound('This subscription no longer exists.');
   const now = clock.now();
   const reason = scope.reason?.trim().slice(0, 500) || undefined;
@@ -182,7 +223,9 @@ export async function unsubscribe(
     const remaining = await topicIdsOf(tx, subscriberId);
     if (remaining.length > 0) {
       if (removed.numDeletedRows > 0n) {
-        await recordConsent(tx, subscriberId, 'withdrawn', evidence, { details: { topic: scope.topicId, reason } });
+        await recordConsent(tx, subscriberId, 'withdrawn', evidence, {
+          details: { topic: scope.topicId, reason },
+        });
         await tx.updateTable('subscribers').set({ updated_at: now }).where('id', '=', subscriberId).execute();
       }
       return { subscriber, changed: removed.numDeletedRows > 0n };
@@ -193,7 +236,10 @@ export async function unsubscribe(
     .updateTable('subscribers')
     .set({
       // Bounced and complained stay as they are: they explain why we stopped, and suppress already.
-      status: subscriber.status === 'bounced' || subscriber.status === 'complained' ? subscriber.status : 'unsubscribed',
+      status:
+        subscriber.status === 'bounced' || subscriber.status === 'complained'
+          ? subscriber.status
+          : 'unsubscribed',
       unsubscribed_at: now,
       updated_at: now,
     })
@@ -213,25 +259,41 @@ export async function updatePreferences(
   input: { topics: string[]; locale: Locale; name?: string | null },
   evidence: ConsentEvidence,
 ): Promise<Subscriber> {
-  const subscriber = await tx.selectFrom('subscribers').selectAll().where('id', '=', subscriberId).forUpdate().executeTakeFirst();
+  const subscriber = await tx
+    .selectFrom('subscribers')
+    .selectAll()
+    .where('id', '=', subscriberId)
+    .forUpdate()
+    .executeTakeFirst();
   if (!subscriber) throw new NotFound('This subscription no longer exists.');
   const topicIds = await resolveTopics(tx, input.topics);
   if (topicIds.length === 0) {
-    return (await unsubscribe(tx, clock, subscriberId, { topicId: null, everything: true }, evidence)).subscriber;
+    return (await unsubscribe(tx, clock, subscriberId, { topicId: null, everything: true }, evidence))
+      .subscriber;
   }
   const before = await topicIdsOf(tx, subscriberId);
   await setSubscriptions(tx, subscriberId, topicIds);
   const updated = await tx
     .updateTable('subscribers')
-    .set({ locale: input.locale, updated_at: clock.now(), ...(input.name !== undefined ? { name: input.name } : {}) })
+    .set({
+      locale: input.locale,
+      updated_at: clock.now(),
+      ...(input.name !== undefined ? { name: input.name } : {}),
+    })
     .where('id', '=', subscriberId)
     .returningAll()
     .executeTakeFirstOrThrow();
   const topicsChanged = before.join(',') !== [...topicIds].sort().join(',');
   if (topicsChanged || subscriber.locale !== input.locale) {
-    await recordConsent(tx, subscriberId, 'changed', evidence, { details: { topics: topicIds, locale: input.locale } });
+    await recordConsent(tx, subscriberId, 'changed', evidence, {
+      details: { topics: topicIds, locale: input.locale },
+    });
     if (subscriber.status === 'active') {
-      const count = await tx.selectFrom('consent_events').select((eb) => eb.fn.countAll<string>().as('n')).where('subscriber_id', '=', subscriberId).executeTakeFirstOrThrow();
+      const count = await tx
+        .selectFrom('consent_events')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('subscriber_id', '=', subscriberId)
+        .executeTakeFirstOrThrow();
       await queueSubscriberEmail(tx, 'preferences-changed', subscriberId, count.n);
     }
   }
