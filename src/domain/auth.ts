@@ -95,7 +95,11 @@ export async function createApiToken(
 /** How stale `last_used_at` may get: writing it on every request would serialise a busy token's requests. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-export async function principalFromApiToken(db: DbOrTx, clock: Clock, token: string): Promise<Principal | null> {
+export async function principalFromApiToken(
+  db: DbOrTx,
+  clock: Clock,
+  token: string,
+): Promise<Principal | null> {
   if (!token.startsWith(API_TOKEN_PREFIX)) return null;
   const now = clock.now();
   const row = await db

@@ -14,20 +14,34 @@ const DOMAIN_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 export function normaliseEmail(input: string): NormalisedEmail {
   const value = input.trim();
   if (value === '') return { ok: false, reason: 'Vul een e-mailadres in.' };
-  if (/[\s<>,;"()[\]\\]/.test(value) || /[\u0000-\u001f\u007f]/.test(value)) {
-    return { ok: false, reason: 'Vul één e-mailadres in, zonder naam of spaties (bijvoorbeeld naam@voorbeeld.nl).' };
+  if (/[\s<>,;"()[\]\\]/.test(value) || hasControlCharacter(value)) {
+    return {
+      ok: false,
+      reason: 'Vul één e-mailadres in, zonder naam of spaties (bijvoorbeeld naam@voorbeeld.nl).',
+    };
   }
   const at = value.lastIndexOf('@');
-  if (at <= 0 || at === value.length - 1) return { ok: false, reason: 'Een e-mailadres heeft de vorm naam@voorbeeld.nl.' };
+  if (at <= 0 || at === value.length - 1)
+    return { ok: false, reason: 'Een e-mailadres heeft de vorm naam@voorbeeld.nl.' };
   const local = value.slice(0, at);
   const rawDomain = value.slice(at + 1);
-  if (local.length > 64) return { ok: false, reason: 'Het deel vóór de @ mag hoogstens 64 tekens lang zijn.' };
-  if (!LOCAL_ATOM.test(local)) return { ok: false, reason: 'Het deel vóór de @ bevat tekens die niet in een e-mailadres passen.' };
+  if (local.length > 64)
+    return { ok: false, reason: 'Het deel vóór de @ mag hoogstens 64 tekens lang zijn.' };
+  if (!LOCAL_ATOM.test(local))
+    return { ok: false, reason: 'Het deel vóór de @ bevat tekens die niet in een e-mailadres passen.' };
   const domain = toAsciiDomain(rawDomain);
   if (!domain) return { ok: false, reason: 'Het domein na de @ is ongeldig.' };
   const email = `${local}@${domain}`;
   if (email.length > 254) return { ok: false, reason: 'Een e-mailadres mag hoogstens 254 tekens lang zijn.' };
   return { ok: true, email };
+}
+
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }
 
 function toAsciiDomain(domain: string): string | null {
