@@ -14,6 +14,12 @@ import * as m0012 from './0012_subscribers.js';
 import * as m0013 from './0013_consent.js';
 import * as m0014 from './0014_suppressions.js';
 import * as m0015 from './0015_settings.js';
+import * as m0016 from './0016_imports.js';
+import * as m0017 from './0017_email_dedupe_key.js';
+import * as m0018 from './0018_subscribers_email_ci.js';
+import * as m0019 from './0019_editions.js';
+import * as m0020 from './0020_deliveries.js';
+import * as m0021 from './0021_provider_events.js';
 
 /**
  * Every migration, in order. A static list (rather than reading the folder) so that the Workers
@@ -35,4 +41,10 @@ export const migrations: Record<string, Migration> = {
   '0013_consent': m0013,
   '0014_suppressions': m0014,
   '0015_settings': m0015,
+  '0016_imports': m0016,
+  '0017_email_dedupe_key': m0017,
+  '0018_subscribers_email_ci': m0018,
+  '0019_editions': m0019,
+  '0020_deliveries': m0020,
+  '0021_provider_events': m0021,
 };

@@ -11,6 +11,7 @@ import { errorToProblem, problem, validationProblem } from './problem.js';
 import { authRoutes } from './routes/auth.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
+import { editionRoutes } from './routes/editions.js';
 import { organisationRoutes } from './routes/organisations.js';
 import { subscriberRoutes } from './routes/subscribers.js';
 import { systemRoutes } from './routes/system.js';
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps) {
   app.route('/api/v1/subscribers', subscriberRoutes());
   app.route('/api/v1/organisations', organisationRoutes());
   app.route('/api/v1/topics', topicRoutes());
+  app.route('/api/v1/editions', editionRoutes());
   app.route('/admin', adminPages());
   app.route('/dev/mailbox', mailboxPages());
   app.route('/', docsRoutes());

@@ -74,6 +74,8 @@ export interface EmailsTable {
   last_error: string | null;
   created_at: DefaultedTimestamp;
   sent_at: Timestamp | null;
+  /** Job id of the worker job that rendered this email (template emails only). */
+  dedupe_key: string | null;
 }
 
 export interface DevMailboxTable {
@@ -189,7 +191,170 @@ export interface SettingsTable {
   updated_at: DefaultedTimestamp;
 }
 
+export type EditionStatus = 'draft' | 'in_review' | 'approved' | 'scheduled' | 'sending' | 'sent' | 'paused' | 'cancelled' | 'failed';
+export type DeliveryStatus =
+  | 'queued'
+  | 'sent'
+  | 'delivered'
+  | 'bounced'
+  | 'soft_bounced'
+  | 'complained'
+  | 'failed'
+  | 'suppressed'
+  | 'cancelled';
+
+export interface EditionsTable {
+  id: GeneratedAlways<string>;
+  title: string;
+  subject: string;
+  preheader: Generated<string>;
+  slug: string;
+  locale: ColumnType<Locale, Locale | undefined, Locale>;
+  organisation_kinds: ColumnType<OrganisationKind[], OrganisationKind[] | undefined, OrganisationKind[]>;
+  blocks: Json<unknown[]>;
+  image_url: string | null;
+  open_tracking: Generated<boolean>;
+  status: ColumnType<EditionStatus, EditionStatus | undefined, EditionStatus>;
+  send_at: Timestamp | null;
+  schedule_version: Generated<number>;
+  created_by: string | null;
+  last_edited_by: string | null;
+  approved_by: string | null;
+  approved_at: Timestamp | null;
+  sending_started_at: Timestamp | null;
+  sent_at: Timestamp | null;
+  paused_reason: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface EditionTopicsTable {
+  edition_id: string;
+  topic_id: string;
+}
+
+export interface EditionEventsTable {
+  id: GeneratedAlways<string>;
+  edition_id: string;
+  actor_user_id: string | null;
+  from_status: EditionStatus | null;
+  to_status: EditionStatus;
+  note: string | null;
+  at: DefaultedTimestamp;
+}
+
+export interface EditionRendersTable {
+  edition_id: string;
+  locale: Locale;
+  subject: string;
+  html: string;
+  text: string;
+  rendered_at: DefaultedTimestamp;
+}
+
+export interface DeliveriesTable {
+  id: GeneratedAlways<string>;
+  edition_id: string;
+  subscriber_id: string | null;
+  email: string | null;
+  locale: Locale;
+  topic_id: string | null;
+  batch_no: number;
+  status: ColumnType<DeliveryStatus, DeliveryStatus | undefined, DeliveryStatus>;
+  provider_message_id: string | null;
+  error: string | null;
+  sent_at: Timestamp | null;
+  delivered_at: Timestamp | null;
+  opened_at: Timestamp | null;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface DeliveryBatchesTable {
+  edition_id: string;
+  batch_no: number;
+  status: ColumnType<'pending' | 'sent' | 'failed' | 'review' | 'cancelled', 'pending' | undefined, 'pending' | 'sent' | 'failed' | 'review' | 'cancelled'>;
+  attempts: Generated<number>;
+  first_attempt_at: Timestamp | null;
+  sent_at: Timestamp | null;
+  last_error: string | null;
+}
+
+export interface ProviderEventsTable {
+  svix_id: string;
+  type: string;
+  provider_message_id: string | null;
+  payload: Json<Record<string, unknown>>;
+  received_at: DefaultedTimestamp;
+}
+
+export interface LinkClicksTable {
+  edition_id: string;
+  url: string;
+  clicks: number;
+}
+
+export type ImportStatus = 'queued' | 'running' | 'done' | 'failed';
+export type ImportEncoding = 'utf-8' | 'windows-1252';
+export type ImportSeparator = ',' | ';';
+
+/** A CSV import of subscribers (see migrations/0016_imports.ts and domain/imports.ts). */
+export interface ImportsTable {
+  id: Generated<string>;
+  status: ColumnType<ImportStatus, ImportStatus | undefined, ImportStatus>;
+  dry_run: boolean;
+  lawful_basis: LawfulBasis;
+  default_topic_ids: ColumnType<string[], string[] | undefined, string[]>;
+  default_locale: Locale | null;
+  filename: string | null;
+  size_bytes: ColumnType<string, number | string, number | string>;
+  encoding: ImportEncoding;
+  separator: ImportSeparator;
+  ignored_columns: ColumnType<string[], string[] | undefined, string[]>;
+  total: Generated<number>;
+  processed: Generated<number>;
+  created: Generated<number>;
+  updated: Generated<number>;
+  unchanged: Generated<number>;
+  skipped: Generated<number>;
+  errors: Generated<number>;
+  organisations_created: Generated<number>;
+  /** Incremented by each run of the import job; only the latest run may write. */
+  run: Generated<number>;
+  last_error: string | null;
+  created_by: string | null;
+  created_at: DefaultedTimestamp;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+/** The uploaded file, in chunks of about 1 MB; deleted when the import has finished. */
+export interface ImportFilesTable {
+  import_id: string;
+  chunk_no: number;
+  data: ColumnType<Buffer, Uint8Array, never>;
+}
+
+/** The per-line report of an import: invalid, duplicate and skipped lines. */
+export interface ImportErrorsTable {
+  id: GeneratedAlways<string>;
+  import_id: string;
+  line: number;
+  value: string;
+  reason: string;
+}
+
 export interface Database {
+  imports: ImportsTable;
+  import_files: ImportFilesTable;
+  import_errors: ImportErrorsTable;
+  editions: EditionsTable;
+  edition_topics: EditionTopicsTable;
+  edition_events: EditionEventsTable;
+  edition_renders: EditionRendersTable;
+  deliveries: DeliveriesTable;
+  delivery_batches: DeliveryBatchesTable;
+  provider_events: ProviderEventsTable;
+  link_clicks: LinkClicksTable;
   settings: SettingsTable;
   organisations: OrganisationsTable;
   topics: TopicsTable;
@@ -213,4 +378,6 @@ export type User = Selectable<UsersTable>;
 export type Subscriber = Selectable<SubscribersTable>;
 export type Topic = Selectable<TopicsTable>;
 export type Organisation = Selectable<OrganisationsTable>;
+export type Edition = Selectable<EditionsTable>;
 export type NewOutboxRow = Insertable<OutboxTable>;
+export type Import = Selectable<ImportsTable>;

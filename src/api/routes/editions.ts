@@ -1,0 +1,275 @@
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { blocksSchema } from '../../domain/edition-content.js';
+import {
+  createEdition,
+  deleteEdition,
+  type EditionAction,
+  type EditionView,
+  editionHistory,
+  getEdition,
+  listEditions,
+  transitionEdition,
+  updateEdition,
+} from '../../domain/editions.js';
+import type { AppEnv } from '../deps.js';
+import { apiRoute, IdParam, jsonContent } from '../openapi.js';
+
+const StatusSchema = z.enum(['draft', 'in_review', 'approved', 'scheduled', 'sending', 'sent', 'paused', 'cancelled', 'failed']);
+const KindSchema = z.enum(['gemeente', 'zorgaanbieder', 'woningcorporatie', 'overig']);
+
+const EditionSchema = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    subject: z.string(),
+    preheader: z.string(),
+    slug: z.string(),
+    locale: z.enum(['nl', 'en']),
+    topics: z.array(z.string()),
+    organisationKinds: z.array(KindSchema),
+    blocks: z.array(z.unknown()),
+    imageUrl: z.string().nullable(),
+    openTracking: z.boolean(),
+    status: StatusSchema,
+    sendAt: z.string().nullable(),
+    approvedBy: z.string().nullable(),
+    sentAt: z.string().nullable(),
+    pausedReason: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Edition');
+
+const EditionInputSchema = z
+  .object({
+    title: z.string().trim().min(1, 'Vul een titel in.').max(200),
+    subject: z
+      .string()
+      .trim()
+      .min(1, 'Vul een onderwerpregel in.')
+      .max(200)
+      .refine((value) => !/[\r\n]/.test(value), 'Een onderwerpregel kan geen regelovergang bevatten.'),
+    preheader: z.string().trim().max(250).optional(),
+    slug: z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'Gebruik kleine letters, cijfers en streepjes, bijvoorbeeld nieuwsbrief-maart-2026.')
+      .max(120),
+    locale: z.enum(['nl', 'en']).default('nl'),
+    topics: z.array(z.string().max(60)).min(1, 'Kies minstens één onderwerp.').max(20),
+    organisationKinds: z.array(KindSchema).max(4).optional(),
+    blocks: blocksSchema,
+    imageUrl: z.string().url().max(2000).nullable().optional(),
+    openTracking: z.boolean().optional(),
+  })
+  .openapi('EditionInput');
+
+function toJson(e: EditionView) {
+  return {
+    id: e.id,
+    title: e.title,
+    subject: e.subject,
+    preheader: e.preheader,
+    slug: e.slug,
+    locale: e.locale,
+    topics: e.topics,
+    organisationKinds: e.organisation_kinds,
+    blocks: e.blocks,
+    imageUrl: e.image_url,
+    openTracking: e.open_tracking,
+    status: e.status,
+    sendAt: e.send_at?.toISOString() ?? null,
+    approvedBy: e.approved_by,
+    sentAt: e.sent_at?.toISOString() ?? null,
+    pausedReason: e.paused_reason,
+    createdAt: e.created_at.toISOString(),
+    updatedAt: e.updated_at.toISOString(),
+  };
+}
+
+/** ISO 8601 with an explicit offset, so "09:00" is never silently UTC or server time. */
+const SendAtSchema = z.iso.datetime({ offset: true, message: 'Geef datum en tijd met tijdzone, bijvoorbeeld 2026-03-10T09:00:00+01:00.' });
+
+const ACTIONS: { path: string; action: EditionAction; access: 'editor'; summary: string; body?: z.ZodObject }[] = [
+  { path: 'submit', action: 'submit', access: 'editor', summary: 'Submit a draft for review' },
+  { path: 'request-changes', action: 'requestChanges', access: 'editor', summary: 'Send an edition under review back to draft', body: z.object({ note: z.string().max(1000).optional() }) },
+  { path: 'approve', action: 'approve', access: 'editor', summary: 'Approve (four-eyes: not the last editor)' },
+  { path: 'schedule', action: 'schedule', access: 'editor', summary: 'Schedule or reschedule an approved edition', body: z.object({ sendAt: SendAtSchema }) },
+  { path: 'send', action: 'schedule', access: 'editor', summary: 'Send an approved edition now' },
+  { path: 'cancel', action: 'cancel', access: 'editor', summary: 'Cancel a scheduled edition, or stop a send in progress' },
+  { path: 'pause', action: 'pause', access: 'editor', summary: 'Pause a send in progress' },
+  { path: 'resume', action: 'resume', access: 'editor', summary: 'Resume a paused send' },
+  { path: 'reopen', action: 'reopen', access: 'editor', summary: 'Turn a cancelled edition back into a draft' },
+];
+
+export function editionRoutes() {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.openapi(
+    apiRoute({
+      method: 'get',
+      path: '/',
+      access: 'viewer',
+      tags: ['editions'],
+      summary: 'Editions, newest first',
+      request: {
+        query: z.object({
+          status: StatusSchema.optional(),
+          q: z.string().max(200).optional(),
+          before: z.string().regex(/^\d{1,18}$/).optional(),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+        }),
+      },
+      responses: {
+        200: {
+          description: 'Editions',
+          content: jsonContent(
+            z.object({
+              items: z.array(
+                z.object({ id: z.string(), title: z.string(), subject: z.string(), slug: z.string(), status: StatusSchema, sendAt: z.string().nullable(), sentAt: z.string().nullable() }),
+              ),
+            }),
+          ),
+        },
+      },
+    }),
+    async (c) => {
+      const rows = await listEditions(c.var.deps.db, c.req.valid('query'));
+      return c.json(
+        {
+          items: rows.map((r) => ({
+            id: r.id,
+            title: r.title,
+            subject: r.subject,
+            slug: r.slug,
+            status: r.status,
+            sendAt: r.send_at?.toISOString() ?? null,
+            sentAt: r.sent_at?.toISOString() ?? null,
+          })),
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    apiRoute({
+      method: 'post',
+      path: '/',
+      access: 'editor',
+      tags: ['editions'],
+      summary: 'Create a draft edition',
+      request: { body: { required: true, content: jsonContent(EditionInputSchema) } },
+      responses: { 201: { description: 'Created', content: jsonContent(EditionSchema) } },
+    }),
+    async (c) => {
+      const input = c.req.valid('json');
+      const edition = await c.var.deps.db.transaction().execute((tx) => createEdition(tx, c.var.principal!, input));
+      return c.json(toJson(edition), 201);
+    },
+  );
+
+  app.openapi(
+    apiRoute({
+      method: 'get',
+      path: '/{id}',
+      access: 'viewer',
+      tags: ['editions'],
+      summary: 'One edition',
+      request: { params: IdParam },
+      responses: { 200: { description: 'The edition', content: jsonContent(EditionSchema) } },
+    }),
+    async (c) => c.json(toJson(await getEdition(c.var.deps.db, c.req.valid('param').id)), 200),
+  );
+
+  app.openapi(
+    apiRoute({
+      method: 'patch',
+      path: '/{id}',
+      access: 'editor',
+      tags: ['editions'],
+      summary: 'Edit an edition (an approved or scheduled one goes back to draft)',
+      request: { params: IdParam, body: { required: true, content: jsonContent(EditionInputSchema.partial().strict()) } },
+      responses: { 200: { description: 'Updated', content: jsonContent(EditionSchema) } },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const changes = c.req.valid('json');
+      const edition = await c.var.deps.db.transaction().execute((tx) => updateEdition(tx, c.var.principal!, id, changes));
+      return c.json(toJson(edition), 200);
+    },
+  );
+
+  app.openapi(
+    apiRoute({
+      method: 'delete',
+      path: '/{id}',
+      access: 'editor',
+      tags: ['editions'],
+      summary: 'Delete a draft or a cancelled edition that never went out',
+      request: { params: IdParam },
+      responses: { 204: { description: 'Deleted' } },
+    }),
+    async (c) => {
+      await c.var.deps.db.transaction().execute((tx) => deleteEdition(tx, c.req.valid('param').id));
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    apiRoute({
+      method: 'get',
+      path: '/{id}/history',
+      access: 'viewer',
+      tags: ['editions'],
+      summary: 'Every status change: who, when, from, to',
+      request: { params: IdParam },
+      responses: {
+        200: {
+          description: 'Oldest first',
+          content: jsonContent(
+            z.object({
+              events: z.array(z.object({ from: StatusSchema.nullable(), to: StatusSchema, by: z.string().nullable(), at: z.string(), note: z.string().nullable() })),
+            }),
+          ),
+        },
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      await getEdition(c.var.deps.db, id);
+      const events = await editionHistory(c.var.deps.db, id);
+      return c.json(
+        { events: events.map((e) => ({ from: e.from_status, to: e.to_status, by: e.actor_email, at: e.at.toISOString(), note: e.note })) },
+        200,
+      );
+    },
+  );
+
+  for (const spec of ACTIONS) {
+    app.openapi(
+      apiRoute({
+        method: 'post',
+        path: `/{id}/${spec.path}`,
+        access: spec.access,
+        tags: ['editions'],
+        summary: spec.summary,
+        request: { params: IdParam, ...(spec.body ? { body: { required: true, content: jsonContent(spec.body) } } : {}) },
+        responses: { 200: { description: 'The edition after the change', content: jsonContent(EditionSchema) } },
+      }),
+      async (c) => {
+        const { id } = c.req.param() as { id: string };
+        const body = (spec.body ? await c.req.json() : {}) as { sendAt?: string; note?: string };
+        const edition = await c.var.deps.db.transaction().execute((tx) =>
+          transitionEdition(tx, c.var.deps.clock, c.var.principal, id, spec.action, {
+            ...(body.sendAt ? { sendAt: new Date(body.sendAt) } : {}),
+            ...(body.note ? { note: body.note } : {}),
+          }),
+        );
+        return c.json(toJson(edition), 200);
+      },
+    );
+  }
+
+  return app;
+}
