@@ -5,5 +5,8 @@ import type { Kysely } from 'kysely';
  * job id is the dedupe key, so a retried job sends the stored email instead of rendering a new one.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('emails').addColumn('dedupe_key', 'text', (c) => c.unique()).execute();
+  await db.schema
+    .alterTable('emails')
+    .addColumn('dedupe_key', 'text', (c) => c.unique())
+    .execute();
 }

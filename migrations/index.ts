@@ -20,6 +20,11 @@ import * as m0018 from './0018_subscribers_email_ci.js';
 import * as m0019 from './0019_editions.js';
 import * as m0020 from './0020_deliveries.js';
 import * as m0021 from './0021_provider_events.js';
+import * as m0022 from './0022_delivery_tracking.js';
+import * as m0023 from './0023_delivery_batch_attempts.js';
+import * as m0024 from './0024_linkedin_connections.js';
+import * as m0025 from './0025_linkedin_posts.js';
+import * as m0026 from './0026_linkedin_dry_run_feed.js';
 
 /**
  * Every migration, in order. A static list (rather than reading the folder) so that the Workers
@@ -47,4 +52,9 @@ export const migrations: Record<string, Migration> = {
   '0019_editions': m0019,
   '0020_deliveries': m0020,
   '0021_provider_events': m0021,
+  '0022_delivery_tracking': m0022,
+  '0023_delivery_batch_attempts': m0023,
+  '0024_linkedin_connections': m0024,
+  '0025_linkedin_posts': m0025,
+  '0026_linkedin_dry_run_feed': m0026,
 };

@@ -69,6 +69,11 @@ const envSchema = z.object({
   EMAIL_FROM: emailFrom.default('Thuispost <nieuwsbrief@localhost.localdomain>'),
   RESEND_API_KEY: optionalString,
   RESEND_BASE_URL: optionalUrl(['http:', 'https:'], 'an http(s) URL'),
+  RESEND_REQUESTS_PER_SECOND: z.coerce
+    .number({ message: 'must be a number of requests per second, e.g. 2' })
+    .positive('must be more than 0')
+    .max(1000)
+    .default(2),
   RESEND_WEBHOOK_SECRET: optionalString.pipe(
     z.string().startsWith('whsec_', 'must start with whsec_ (copy it from the Resend dashboard)').optional(),
   ),
@@ -107,7 +112,13 @@ export interface Config {
   dataDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   emailFrom: string;
-  resend: { apiKey: string | undefined; baseUrl: string | undefined; webhookSecret: string | undefined };
+  resend: {
+    apiKey: string | undefined;
+    baseUrl: string | undefined;
+    webhookSecret: string | undefined;
+    /** The provider's rate limit for this account, shared by every worker. */
+    requestsPerSecond: number;
+  };
   linkedin: {
     apiBaseUrl: string;
     accessToken: string | undefined;
@@ -182,7 +193,12 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     dataDir: path.resolve(cwd, e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     emailFrom: e.EMAIL_FROM,
-    resend: { apiKey: e.RESEND_API_KEY, baseUrl: e.RESEND_BASE_URL, webhookSecret: e.RESEND_WEBHOOK_SECRET },
+    resend: {
+      apiKey: e.RESEND_API_KEY,
+      baseUrl: e.RESEND_BASE_URL,
+      webhookSecret: e.RESEND_WEBHOOK_SECRET,
+      requestsPerSecond: e.RESEND_REQUESTS_PER_SECOND,
+    },
     linkedin: {
       apiBaseUrl: e.LINKEDIN_API_BASE_URL.replace(/\/+$/, ''),
       accessToken: e.LINKEDIN_ACCESS_TOKEN,

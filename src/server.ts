@@ -2,9 +2,11 @@ import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { createApp } from './api/app.js';
 import { issueSetupToken } from './domain/auth.js';
+import { logSenderHealth } from './domain/sender-health.js';
 import { exitOnStartupError, handleSignals } from './infra/process.js';
 import { redisObservers, startRuntime } from './infra/runtime.js';
 import { runBackground } from './jobs/run-workers.js';
+import { resendSenderDomains } from './providers/sender-domains.js';
 
 /**
  * Node entry. `npm start`: API + outbox relay + workers + schedules in one process.
@@ -20,6 +22,7 @@ try {
     process: 'server',
   });
   const { config, database, logger } = runtime;
+  const senderDomains = resendSenderDomains(config.resend);
   const app = createApp({
     db: database.db,
     clock: runtime.clock,
@@ -31,7 +34,10 @@ try {
       publicBaseUrl: config.publicBaseUrl,
       mailerKind: runtime.mailer.kind,
       siteOrigins: config.siteOrigins,
+      webhookSecret: config.resend.webhookSecret,
+      emailFrom: config.emailFrom,
     },
+    senderDomains,
     clientIp: (c) => getConnInfo(c).remote.address ?? 'unknown',
     ...redisObservers(runtime),
   });
@@ -62,6 +68,12 @@ try {
         '  Or headless: npm run cli -- user create --email you@example.org --role admin\n\n',
     );
   }
+  // Not awaited: a slow or unreachable Resend never delays start-up; problems are logged at warn.
+  void logSenderHealth(
+    database.db,
+    { mailerKind: runtime.mailer.kind, emailFrom: config.emailFrom, senderDomains, now: runtime.clock.now() },
+    logger,
+  );
 } catch (error) {
   exitOnStartupError(error);
 }

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from './infra/logger.js';
 import { createMetricsRegistry } from './infra/metrics.js';
 import { systemClock } from './providers/clock.js';
 import { LinkTokens } from './providers/link-tokens.js';
+import { resendSenderDomains } from './providers/sender-domains.js';
 
 /**
  * Cloudflare Workers entry (`wrangler.toml`: main). The same Hono app as src/server.ts, on Postgres
@@ -100,7 +101,10 @@ function buildIsolate(env: WorkerEnv): Isolate {
       publicBaseUrl: config.publicBaseUrl,
       mailerKind: config.resend.apiKey ? 'resend' : 'mailbox',
       siteOrigins: config.siteOrigins,
+      webhookSecret: config.resend.webhookSecret,
+      emailFrom: config.emailFrom,
     },
+    senderDomains: resendSenderDomains(config.resend),
     // No Redis here: requests only write outbox rows. The entry says so in GET /readyz.
     readinessChecks: {
       redis: async () => ({

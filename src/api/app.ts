@@ -5,23 +5,29 @@ import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { httpRequestDuration } from '../infra/metrics.js';
 import { adminPages, mailboxPages } from '../web/admin.js';
+import { publicPages } from '../web/public/routes.js';
 import type { AppDeps, AppEnv } from './deps.js';
 import { loadPrincipal } from './middleware/auth.js';
 import { errorToProblem, problem, validationProblem } from './problem.js';
 import { authRoutes } from './routes/auth.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
+import { IMPORT_UPLOAD_PATH, importRoutes } from './routes/imports.js';
+import { editionStatsRoutes } from './routes/edition-stats.js';
 import { editionRoutes } from './routes/editions.js';
 import { organisationRoutes } from './routes/organisations.js';
+import { senderHealthRoutes } from './routes/sender-health.js';
 import { subscriberRoutes } from './routes/subscribers.js';
 import { systemRoutes } from './routes/system.js';
 import { topicRoutes } from './routes/topics.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export const API_VERSION = '0.1.0';
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
-const OWN_SECURITY_HEADERS = /^\/dev\/mailbox\/\d+\/html$/;
+// The signup pages set their own (framable by the configured sites), see web/public/routes.tsx.
+const OWN_SECURITY_HEADERS = /^\/dev\/mailbox\/\d+\/html$|^\/subscribe(?:\/embed)?$/;
 
 /** Builds the whole HTTP app from explicit dependencies; reads no environment. */
 export function createApp(deps: AppDeps) {
@@ -68,13 +74,12 @@ export function createApp(deps: AppDeps) {
   });
   // Stored email HTML is served under a stricter, sandboxing policy of its own (see web/admin.tsx).
   app.use('*', (c, next) => (OWN_SECURITY_HEADERS.test(c.req.path) ? next() : defaultSecureHeaders(c, next)));
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.config.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
-      onError: (c) => problem(c, 413, 'Payload too large', 'The request body is too large.'),
-    }),
-  );
+  const defaultBodyLimit = bodyLimit({
+    maxSize: deps.config.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
+    onError: (c) => problem(c, 413, 'Payload too large', 'The request body is too large.'),
+  });
+  // The CSV import upload streams into Postgres and enforces its own limit (see routes/imports.ts).
+  app.use('*', (c, next) => (IMPORT_UPLOAD_PATH.test(c.req.path) ? next() : defaultBodyLimit(c, next)));
   for (const prefix of ['/api/v1/*', '/admin', '/admin/*', '/dev/*']) app.use(prefix, loadPrincipal);
 
   app.route('/', healthRoutes());
@@ -82,13 +87,20 @@ export function createApp(deps: AppDeps) {
   app.route('/api/v1/users', userRoutes());
   app.route('/api/v1/tokens', tokenRoutes());
   app.route('/api/v1/system', systemRoutes());
+  app.route('/api/v1/system', senderHealthRoutes());
+  // Before the subscriber routes: /imports… and /export.csv match here first.
+  app.route('/api/v1/subscribers', importRoutes());
   app.route('/api/v1/subscribers', subscriberRoutes());
   app.route('/api/v1/organisations', organisationRoutes());
   app.route('/api/v1/topics', topicRoutes());
   app.route('/api/v1/editions', editionRoutes());
+  app.route('/api/v1/editions', editionStatsRoutes());
+  // Public, signed by the provider; outside /api/v1 so no session or CSRF handling applies.
+  app.route('/webhooks', webhookRoutes());
   app.route('/admin', adminPages());
   app.route('/dev/mailbox', mailboxPages());
   app.route('/', docsRoutes());
+  app.route('/', publicPages());
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

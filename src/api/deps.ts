@@ -26,11 +26,17 @@ export interface AppDeps {
     siteOrigins: string[];
     /** Largest accepted request body in bytes for JSON and form posts. */
     bodyLimitBytes?: number;
+    /** Svix signing secret (whsec_…) of the Resend webhook; unset: POST /webhooks/resend answers 503. */
+    webhookSecret?: string;
+    /** EMAIL_FROM, for the sender-health check of its domain. */
+    emailFrom?: string;
   };
   /** Named readiness checks besides Postgres and migrations (e.g. Redis). */
   readinessChecks?: Record<string, () => Promise<HealthCheck>>;
   /** The caller's IP address (used only hashed, for rate limits); depends on the runtime and proxy. */
   clientIp: (c: import('hono').Context) => string;
+  /** The sending domains at Resend (sender health); absent in mailbox mode. */
+  senderDomains?: import('../providers/sender-domains.js').SenderDomains;
   /** Called by GET /metrics before collecting, e.g. to refresh queue depth gauges. */
   beforeMetrics?: () => Promise<void>;
 }

@@ -275,6 +275,7 @@ export interface DeliveryBatchesTable {
   status: ColumnType<'pending' | 'sent' | 'failed' | 'review' | 'cancelled', 'pending' | undefined, 'pending' | 'sent' | 'failed' | 'review' | 'cancelled'>;
   attempts: Generated<number>;
   first_attempt_at: Timestamp | null;
+  last_attempt_at: Timestamp | null;
   sent_at: Timestamp | null;
   last_error: string | null;
 }
@@ -343,7 +344,95 @@ export interface ImportErrorsTable {
   reason: string;
 }
 
+export type LinkedInConnectionStatus = 'pending' | 'active' | 'broken' | 'disconnected';
+export type LinkedInPostKind = 'edition' | 'article' | 'document' | 'custom';
+export type LinkedInPostStatus = 'draft' | 'scheduled' | 'publishing' | 'published' | 'failed' | 'held' | 'cancelled';
+
+/** The LinkedIn OAuth connection (see migrations/0024_linkedin_connections.ts); tokens encrypted. */
+export interface LinkedInConnectionsTable {
+  id: GeneratedAlways<string>;
+  status: ColumnType<LinkedInConnectionStatus, LinkedInConnectionStatus | undefined, LinkedInConnectionStatus>;
+  organization_id: string | null;
+  organization_name: string | null;
+  organizations: Json<{ id: string; name: string }[]>;
+  access_token_enc: string | null;
+  access_token_expires_at: Timestamp | null;
+  refresh_token_enc: string | null;
+  refresh_token_expires_at: Timestamp | null;
+  scopes: Generated<string>;
+  broken_reason: string | null;
+  broken_at: Timestamp | null;
+  last_refreshed_at: Timestamp | null;
+  connected_by: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface LinkedInOauthStatesTable {
+  nonce_hash: string;
+  user_id: string;
+  created_at: DefaultedTimestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+/** A LinkedIn post and its publishing state (see migrations/0025_linkedin_posts.ts). */
+export interface LinkedInPostsTable {
+  id: GeneratedAlways<string>;
+  kind: LinkedInPostKind;
+  edition_id: string | null;
+  commentary: string;
+  link: string;
+  title: string;
+  description: string;
+  image_url: string | null;
+  scheduled_at: Timestamp | null;
+  status: ColumnType<LinkedInPostStatus, LinkedInPostStatus | undefined, LinkedInPostStatus>;
+  schedule_version: Generated<number>;
+  post_urn: string | null;
+  thumbnail_urn: string | null;
+  dry_run: Generated<boolean>;
+  attempts: Generated<number>;
+  last_error: string | null;
+  first_attempt_at: Timestamp | null;
+  create_sent_at: Timestamp | null;
+  sent_commentary: string | null;
+  lease_job_id: string | null;
+  lease_until: Timestamp | null;
+  retry_at: Timestamp | null;
+  published_at: Timestamp | null;
+  created_by: string | null;
+  approved_by: string | null;
+  approved_at: Timestamp | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface LinkedInPostAttemptsTable {
+  id: GeneratedAlways<string>;
+  post_id: string;
+  step: string;
+  response_status: number | null;
+  outcome: string;
+  detail: string | null;
+  dry_run: Generated<boolean>;
+  at: DefaultedTimestamp;
+}
+
+export interface LinkedInDryRunFeedTable {
+  id: GeneratedAlways<string>;
+  post_id: string | null;
+  post_urn: string;
+  requests: Json<unknown[]>;
+  created_at: DefaultedTimestamp;
+}
+
 export interface Database {
+  linkedin_connections: LinkedInConnectionsTable;
+  linkedin_oauth_states: LinkedInOauthStatesTable;
+  linkedin_posts: LinkedInPostsTable;
+  linkedin_post_attempts: LinkedInPostAttemptsTable;
+  linkedin_dry_run_feed: LinkedInDryRunFeedTable;
   imports: ImportsTable;
   import_files: ImportFilesTable;
   import_errors: ImportErrorsTable;

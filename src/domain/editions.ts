@@ -2,6 +2,7 @@ import type { DbOrTx } from '../db/connection.js';
 import type { Edition, EditionStatus, Locale, OrganisationKind } from '../db/schema.js';
 import type { Clock } from '../providers/clock.js';
 import type { Principal } from './auth.js';
+import { enqueueBatches } from './deliveries.js';
 import type { Block } from './edition-content.js';
 import { Conflict, Forbidden, Invalid, NotFound } from './errors.js';
 import { enqueue } from './outbox.js';
@@ -237,7 +238,8 @@ export async function transitionEdition(
   if (action === 'pause') changes.paused_reason = options.note ?? 'paused by an editor';
   if (action === 'resume') {
     changes.paused_reason = null;
-    await enqueuePendingBatches(tx, id, now);
+    // A new round of job ids: the jobs of the paused round have completed without sending.
+    await enqueueBatches(tx, id, `r${now.getTime().toString(36)}`);
   }
   await tx
     .updateTable('editions')
@@ -246,27 +248,6 @@ export async function transitionEdition(
     .execute();
   await recordTransition(tx, id, actor, edition.status, rule.to, options.note ?? action);
   return getEdition(tx, id);
-}
-
-/** (Re)queues a send job for every batch still pending, e.g. after a pause. Job ids carry a round. */
-export async function enqueuePendingBatches(tx: DbOrTx, editionId: string, now: Date): Promise<number> {
-  const pending = await tx
-    .selectFrom('delivery_batches')
-    .select('batch_no')
-    .where('edition_id', '=', editionId)
-    .where('status', '=', 'pending')
-    .orderBy('batch_no')
-    .execute();
-  const round = now.getTime().toString(36);
-  for (const { batch_no } of pending) {
-    await enqueue(tx, {
-      queue: EDITION_BATCHES_QUEUE,
-      jobName: 'send-batch',
-      jobId: `edition-${editionId}-batch-${batch_no}-r${round}`,
-      payload: { editionId, batchNo: batch_no },
-    });
-  }
-  return pending.length;
 }
 
 export function editionHistory(db: DbOrTx, id: string) {

@@ -14,6 +14,20 @@ export const settingsSchema = z.object({
   contactEmail: z.string().trim().max(254).default('info@voorbeeld.test'),
   /** Four-eyes rule for editions: the approver must not be the last editor. */
   requireSecondApprover: z.boolean().default(true),
+  /**
+   * The LinkedIn announcement of a sent edition (see domain/linkedin.ts). Placeholders: {titel},
+   * {onderwerp}, {samenvatting} (the preheader) and {link} (the web version).
+   */
+  linkedinAnnouncementTemplate: z
+    .string()
+    .trim()
+    .min(1)
+    .max(3000)
+    .default('Nieuwe nieuwsbrief: {titel}\n\n{samenvatting}\n\nLees de hele nieuwsbrief online: {link}'),
+  /** Announcements wait as drafts until an editor approves them; off: they go out right after the send. */
+  linkedinAnnouncementNeedsApproval: z.boolean().default(false),
+  /** Thumbnail for announcements of editions without an image of their own (LinkedIn shows no preview without one). */
+  linkedinDefaultImageUrl: z.string().trim().url().max(2000).nullable().default(null),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -18,16 +18,27 @@ export function parseEmailOrThrow(input: string, field = 'email'): string {
   return result.email;
 }
 
-/** Topic ids for slugs or ids; unknown or archived ones are a field error, not silently dropped. */
-export async function resolveTopics(db: DbOrTx, refs: string[], field = 'topics'): Promise<string[]> {
+/**
+ * Topic ids for slugs or ids; unknown or archived ones are a field error, not silently dropped.
+ * `publicOnly`: only the topics offered to the public (the signup form), not internal ones.
+ */
+export async function resolveTopics(
+  db: DbOrTx,
+  refs: string[],
+  field = 'topics',
+  options: { publicOnly?: boolean } = {},
+): Promise<string[]> {
   if (refs.length === 0) return [];
   const unique = [...new Set(refs.map((ref) => ref.trim().toLowerCase()))];
-  const ids = unique.filter((ref) => /^\d+$/.test(ref));
-  const slugs = unique.filter((ref) => !/^\d+$/.test(ref));
+  // At most 18 digits fits a bigint; a longer number would make Postgres fail the whole query.
+  const isId = (ref: string) => /^\d{1,18}$/.test(ref);
+  const ids = unique.filter(isId);
+  const slugs = unique.filter((ref) => !isId(ref));
   const rows = await db
     .selectFrom('topics')
     .select(['id', 'slug'])
     .where('archived_at', 'is', null)
+    .$if(options.publicOnly === true, (q) => q.where('public', '=', true))
     .where((eb) => {
       const conditions = [];
       if (ids.length > 0) conditions.push(eb('id', 'in', ids));
@@ -90,7 +101,7 @@ export async function signUp(
 ): Promise<SignupOutcome> {
   const email = parseEmailOrThrow(input.email);
   await assertConsentVersion(tx, input.consentVersion);
-  const topicIds = await resolveTopics(tx, input.topics);
+  const topicIds = await resolveTopics(tx, input.topics, 'topics', { publicOnly: true });
   if (topicIds.length === 0)
     throw new Invalid('Choose at least one topic.', [
       { field: 'topics', message: 'Kies minstens één onderwerp.' },
@@ -122,7 +133,8 @@ export async function signUp(
     await queueSubscriberEmail(tx, 'already-subscribed', existing.id, count);
     return 'already-subscribed-sent';
   }
-  if (existing && throttled(existing) && existing.status === 'pending') return 'throttled';
+  // Whatever the status (pending, unsubscribed, …): at most one confirmation per interval.
+  if (existing && throttled(existing)) return 'throttled';
 
   let subscriber: Subscriber;
   if (existing) {
@@ -195,6 +207,37 @@ export async function confirmSubscription(
 }
 
 /**
+ * A new confirmation email for a pending signup (from the page of an expired confirmation link).
+ * The same interval as signUp; does nothing for an address that is no longer pending.
+ */
+export async function resendConfirmation(
+  tx: DbOrTx,
+  clock: Clock,
+  subscriberId: string,
+): Promise<'confirmation-sent' | 'throttled' | 'not-pending' | 'suppressed'> {
+  const subscriber = await tx
+    .selectFrom('subscribers')
+    .selectAll()
+    .where('id', '=', subscriberId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (subscriber?.status !== 'pending') return 'not-pending';
+  const suppression = await suppressionOf(tx, subscriber.email);
+  if (suppression && !LIFTED_BY_CONFIRMATION.includes(suppression)) return 'suppressed';
+  const now = clock.now();
+  const sentAt = subscriber.confirmation_sent_at;
+  if (sentAt && now.getTime() - sentAt.getTime() < CONFIRMATION_INTERVAL_MS) return 'throttled';
+  const count = subscriber.confirmation_count + 1;
+  await tx
+    .updateTable('subscribers')
+    .set({ confirmation_sent_at: now, confirmation_count: count, updated_at: now })
+    .where('id', '=', subscriberId)
+    .execute();
+  await queueSubscriberEmail(tx, 'confirmation', subscriberId, count);
+  return 'confirmation-sent';
+}
+
+/**
  * Unsubscribes from one topic (the one the email was sent for) or from everything. Idempotent:
  * repeating it changes nothing and records nothing new.
  */
@@ -231,7 +274,11 @@ export async function unsubscribe(
       return { subscriber, changed: removed.numDeletedRows > 0n };
     }
   }
-  if (subscriber.status === 'unsubscribed') return { subscriber, changed: false };
+  // Bounced and complained keep their status; their unsubscribed_at tells that they already left.
+  const stopped = subscriber.status === 'bounced' || subscriber.status === 'complained';
+  if (subscriber.status === 'unsubscribed' || (stopped && subscriber.unsubscribed_at !== null)) {
+    return { subscriber, changed: false };
+  }
   const updated = await tx
     .updateTable('subscribers')
     .set({
@@ -283,7 +330,9 @@ export async function updatePreferences(
     .where('id', '=', subscriberId)
     .returningAll()
     .executeTakeFirstOrThrow();
-  const topicsChanged = before.join(',') !== [...topicIds].sort().join(',');
+  // Both sides in numeric order: ids are strings, and as text '10' sorts before '2'.
+  const byNumber = (a: string, b: string) => Number(a) - Number(b);
+  const topicsChanged = [...before].sort(byNumber).join(',') !== [...topicIds].sort(byNumber).join(',');
   if (topicsChanged || subscriber.locale !== input.locale) {
     await recordConsent(tx, subscriberId, 'changed', evidence, {
       details: { topics: topicIds, locale: input.locale },

@@ -69,3 +69,17 @@ export function outboxBacklog(registry: Registry) {
       }),
   );
 }
+
+export function editionDeliveries(registry: Registry) {
+  return getOrCreate(
+    registry,
+    'edition_deliveries',
+    () =>
+      new Gauge({
+        name: 'edition_deliveries',
+        help: 'Deliveries per status of editions that are sending or paused',
+        labelNames: ['edition_id', 'status'] as const,
+        registers: [registry],
+      }),
+  );
+}

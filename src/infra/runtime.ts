@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { type Config, loadConfig, type ResolvedConfig } from '../config.js';
 import { createDb, type DbHandle } from '../db/connection.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { refreshEditionMetrics } from '../domain/edition-stats.js';
 import {
   closeQueues,
   connectRedis,
@@ -154,6 +155,7 @@ export function redisObservers(runtime: Runtime) {
         .where('relayed_at', 'is', null)
         .executeTakeFirstOrThrow();
       backlog.set(Number(pending.count));
+      await refreshEditionMetrics(runtime.database.db, runtime.metrics);
       for (const [name, queue] of Object.entries(redis.queues)) {
         const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
         for (const [state, count] of Object.entries(counts)) depth.set({ queue: name, state }, count);

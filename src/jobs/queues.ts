@@ -1,15 +1,34 @@
 import { type ConnectionOptions, type DefaultJobOptions, Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
+import { EDITION_BATCHES_QUEUE, EDITIONS_QUEUE } from '../domain/editions.js';
 import { TRANSACTIONAL_EMAIL_QUEUE } from '../domain/emails.js';
 
 /** Every queue, with the schema of its job payloads (ids only). */
 export const QUEUES = {
   [TRANSACTIONAL_EMAIL_QUEUE]: {
     'send-email': z.object({ emailId: z.string().regex(/^\d+$/) }),
+    // Template emails for one subscriber (see domain/emails.ts queueSubscriberEmail), rendered by the worker.
+    'send-confirmation': z.object({ subscriberId: z.string().regex(/^\d+$/) }),
+    'send-welcome': z.object({ subscriberId: z.string().regex(/^\d+$/) }),
+    'send-preferences-changed': z.object({ subscriberId: z.string().regex(/^\d+$/) }),
+    'send-already-subscribed': z.object({ subscriberId: z.string().regex(/^\d+$/) }),
   },
   maintenance: {
     cleanup: z.object({}),
+    'sweep-sends': z.object({}),
+  },
+  // Edition sends (see domain/editions.ts and domain/deliveries.ts): the scheduled start, then one
+  // job per batch of ≤ 100 recipients on their own queue, whose rate limit all workers share.
+  [EDITIONS_QUEUE]: {
+    'start-send': z.object({ editionId: z.string().regex(/^\d+$/), scheduleVersion: z.number().int() }),
+  },
+  [EDITION_BATCHES_QUEUE]: {
+    'send-batch': z.object({ editionId: z.string().regex(/^\d+$/), batchNo: z.number().int().min(0) }),
+  },
+  // CSV import of subscribers (see domain/imports.ts); one job per import, id `import-<id>`.
+  imports: {
+    'run-import': z.object({ importId: z.string().regex(/^\d+$/) }),
   },
 } as const;
 

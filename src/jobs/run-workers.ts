@@ -17,9 +17,12 @@ export async function runBackground(runtime: Runtime): Promise<void> {
     logger,
     metrics: runtime.metrics,
     emailFrom: config.emailFrom,
+    publicBaseUrl: config.publicBaseUrl,
+    linkTokens: runtime.linkTokens,
     connection: redis.workerOptions,
     prefix: config.redisPrefix,
     concurrency: config.workerConcurrency,
+    providerRequestsPerSecond: config.resend.requestsPerSecond,
   });
   await registerSchedules(redis.queues);
   const relay = new OutboxRelay({

@@ -4,8 +4,13 @@ import type { Db } from '../db/connection.js';
 import type { Logger } from '../infra/logger.js';
 import { jobOutcomes } from '../infra/metrics.js';
 import type { Clock } from '../providers/clock.js';
+import type { LinkTokens } from '../providers/link-tokens.js';
 import type { Mailer } from '../providers/mailer.js';
+import { EDITION_BATCHES_QUEUE } from '../domain/editions.js';
+import { editionBatchProcessor, type RateLimitControl } from './processors/edition-batches.js';
+import { editionsProcessor } from './processors/editions.js';
 import { maintenanceProcessor } from './processors/maintenance.js';
+import { subscriberImportProcessor } from './processors/subscriber-import.js';
 import { transactionalEmailProcessor } from './processors/transactional-email.js';
 import type { QueueName, Queues } from './queues.js';
 
@@ -16,28 +21,48 @@ export interface WorkerDeps {
   logger: Logger;
   metrics: Registry;
   emailFrom: string;
+  /** Public address of the web app, for personal links in emails (PUBLIC_BASE_URL). */
+  publicBaseUrl: string;
+  /** Signs those links (confirm, unsubscribe, preferences). */
+  linkTokens: LinkTokens;
   connection: ConnectionOptions;
   prefix: string;
   concurrency: number;
+  /** The provider's request rate, enforced across all workers for edition batches. */
+  providerRequestsPerSecond: number;
 }
 
 /** One processor per queue; each receives ids and reads current state from Postgres. */
-function processors(deps: WorkerDeps): Record<QueueName, Processor> {
+function processors(deps: WorkerDeps, batchLimiter: () => RateLimitControl | undefined): Record<QueueName, Processor> {
   return {
+    editions: editionsProcessor(deps),
+    'edition-batches': editionBatchProcessor(deps, batchLimiter),
     'transactional-email': transactionalEmailProcessor(deps),
     maintenance: maintenanceProcessor(deps),
+    imports: subscriberImportProcessor(deps),
   };
 }
 
 export async function startWorkers(deps: WorkerDeps): Promise<{ close(): Promise<void> }> {
   const outcomes = jobOutcomes(deps.metrics);
-  const workers = Object.entries(processors(deps)).map(([queue, processor]) => {
+  let batchWorker: Worker | undefined;
+  const workers = Object.entries(processors(deps, () => batchWorker)).map(([queue, processor]) => {
+    const isBatchQueue = queue === EDITION_BATCHES_QUEUE;
     const worker = new Worker(queue, processor, {
       connection: deps.connection,
       prefix: deps.prefix,
       concurrency: deps.concurrency,
       autorun: true,
+      // A killed worker's jobs are picked up by another after the lock lapses; jobs here take
+      // seconds, so a short lock (renewed every 5 s while running) means a quick recovery.
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
+      // A crash is not the job's fault: never fail a job for having been interrupted.
+      maxStalledCount: 1_000,
+      // BullMQ keeps this limiter in Redis: every worker process shares one budget.
+      ...(isBatchQueue ? { limiter: { max: Math.max(1, Math.floor(deps.providerRequestsPerSecond)), duration: 1000 } } : {}),
     });
+    if (isBatchQueue) batchWorker = worker;
     worker.on('completed', () => outcomes.inc({ queue, outcome: 'completed' }));
     worker.on('failed', (job: Job | undefined, error) => {
       const final =
@@ -68,4 +93,5 @@ export async function registerSchedules(queues: Queues): Promise<void> {
     { every: 60 * 60 * 1000 },
     { name: 'cleanup', data: {} },
   );
+  await queues.maintenance.upsertJobScheduler('sweep-sends', { every: 60 * 1000 }, { name: 'sweep-sends', data: {} });
 }

@@ -54,8 +54,12 @@ export class LinkTokens {
     this.keys = secrets.map(deriveKey);
   }
 
-  issue(payload: Omit<LinkPayload, 'i' | 'e'>, ttlSeconds?: number): string {
-    const now = Math.floor(this.clock.now().getTime() / 1000);
+  /**
+   * `issuedAt` fixes the issue time, so that the same link comes out on every retry of a send
+   * (a provider idempotency key needs an identical request body).
+   */
+  issue(payload: Omit<LinkPayload, 'i' | 'e'>, ttlSeconds?: number, issuedAt?: Date): string {
+    const now = Math.floor((issuedAt ?? this.clock.now()).getTime() / 1000);
     const full: LinkPayload = { ...payload, i: now, ...(ttlSeconds ? { e: now + ttlSeconds } : {}) };
     const key = this.keys[0]!;
     const body = Buffer.from(JSON.stringify(full)).toString('base64url');

@@ -32,7 +32,12 @@ export type MailerErrorKind =
   /** Daily or monthly quota reached: stop until the quota resets. */
   | 'quota'
   /** Bad request, invalid recipient, unverified domain: retrying will not help. */
-  | 'permanent';
+  | 'permanent'
+  /**
+   * The idempotency key was used before with another body: an earlier attempt was accepted,
+   * so the message went out; never send it again.
+   */
+  | 'already-accepted';
 
 export class MailerError extends Error {
   constructor(

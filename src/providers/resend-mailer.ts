@@ -25,6 +25,7 @@ export function classifyResendError(error: ResendError, headers: Record<string, 
   const status = typeof error.statusCode === 'number' ? error.statusCode : null;
   const name = error.name ?? 'unknown';
   const message = `resend ${status ?? 'network'} ${name}: ${error.message ?? ''}`.trim();
+  if (name === 'invalid_idempotent_request') return new MailerError(message, 'already-accepted', status);
   if (name === 'daily_quota_exceeded' || name === 'monthly_quota_exceeded') {
     return new MailerError(message, 'quota', status, retryAfterMs(headers));
   }

@@ -54,3 +54,97 @@ export function FormError(props: { id: string; message: string | undefined }) {
     </p>
   ) : null;
 }
+
+const publicStyles = `
+header .lang { margin-left: auto; }
+footer { border-top: 1px solid var(--border); color: var(--muted); font-size: .9rem; margin-top: 2rem; }
+fieldset { border: 1px solid var(--border); border-radius: 4px; margin: 1rem 0 0; padding: .5rem 1rem 1rem; max-width: 36rem; }
+legend { font-weight: 600; padding: 0 .25rem; }
+fieldset label { font-weight: normal; margin-top: .5rem; display: flex; gap: .5rem; align-items: flex-start; }
+input[type=checkbox], input[type=radio] { width: 1.25rem; height: 1.25rem; margin: .15rem 0 0; flex: none; accent-color: var(--accent); }
+textarea { width: 100%; max-width: 36rem; min-height: 5rem; padding: .5rem; font: inherit; border: 1px solid var(--muted); border-radius: 4px; background: var(--bg); color: var(--fg); }
+.hint { color: var(--muted); margin: .25rem 0 0; max-width: 36rem; }
+.field-error { color: var(--error); font-weight: 600; margin: .25rem 0 0; }
+input[aria-invalid=true], textarea[aria-invalid=true] { border: 2px solid var(--error); }
+fieldset label.field { display: block; font-weight: 600; margin-top: 1rem; }
+.summary { border: 3px solid var(--error); padding: .5rem 1rem; margin: 1rem 0; max-width: 36rem; }
+.summary h2 { font-size: 1.1rem; margin: .25rem 0; }
+.status { border-left: 6px solid var(--accent); padding: .5rem 1rem; margin: 1rem 0; max-width: 36rem; }
+.hp { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }
+button.secondary { background: transparent; color: var(--accent); border: 2px solid var(--accent); }
+form.inline { display: inline; }
+main p, main ul { max-width: 40rem; }
+`;
+
+/** The public pages (signup, confirm, unsubscribe, preferences): own language, switch, programme footer. */
+export function PublicLayout(props: {
+  title: string;
+  lang: 'nl' | 'en';
+  programmeName: string;
+  postalAddress: string;
+  contactEmail?: string;
+  skipLink: string;
+  /** The same page in the other language, or null where there is none (after a POST). */
+  languageSwitch: { href: string; label: string; lang: 'nl' | 'en'; navLabel: string } | null;
+  /** Compact variant for the embeddable snippet: no header or footer. */
+  embed?: boolean;
+  footerContact?: string;
+  children: Child;
+}) {
+  return (
+    <html lang={props.lang}>
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="strict-origin-when-cross-origin" />
+        <title>{`${props.title} · ${props.programmeName}`}</title>
+        <style>{styles + publicStyles}</style>
+      </head>
+      <body>
+        {props.embed ? (
+          <main id="inhoud">
+            <h1>{props.title}</h1>
+            {props.children}
+          </main>
+        ) : (
+          <>
+            <a class="skip" href="#inhoud">
+              {props.skipLink}
+            </a>
+            <header>
+              <strong>{props.programmeName}</strong>
+              {props.languageSwitch ? (
+                <nav class="lang" aria-label={props.languageSwitch.navLabel}>
+                  <a
+                    href={props.languageSwitch.href}
+                    hreflang={props.languageSwitch.lang}
+                    lang={props.languageSwitch.lang}
+                  >
+                    {props.languageSwitch.label}
+                  </a>
+                </nav>
+              ) : null}
+            </header>
+            <main id="inhoud">
+              <h1>{props.title}</h1>
+              {props.children}
+            </main>
+            <footer>
+              <p>
+                {props.programmeName}
+                <br />
+                {props.postalAddress}
+                {props.footerContact ? (
+                  <>
+                    <br />
+                    {props.footerContact}
+                  </>
+                ) : null}
+              </p>
+            </footer>
+          </>
+        )}
+      </body>
+    </html>
+  );
+}

@@ -115,3 +115,38 @@ describe('editions', () => {
     expect((await res.json()).errors[0].field).toBe('slug');
   });
 });
+
+describe('preview and test send', () => {
+  it('previews HTML and text per reader language, with the content escaped', async () => {
+    const { id } = await (
+      await ctx.app.request('/api/v1/editions', json(draft({ title: 'Titel <script>alert(1)</script>' }), alice))
+    ).json();
+    const html = await ctx.app.request(`/api/v1/editions/${id}/preview?locale=en`, { headers: viewer });
+    expect(html.status).toBe(200);
+    const page = await html.text();
+    expect(page).toContain('lang="en"');
+    expect(page).toContain('Titel &lt;script&gt;');
+    expect(page).not.toContain('<script>alert');
+    expect(page).toContain('Unsubscribe');
+    expect(page).toContain('alt="Een woning in de regio"');
+    const text = await (await ctx.app.request(`/api/v1/editions/${id}/preview?format=text`, { headers: viewer })).text();
+    expect(text).toContain('Afmelden');
+    expect(text).toContain('https://voorbeeld.test/lab');
+    expect(text).not.toContain('__TP_');
+  });
+
+  it('sends a marked test to at most 10 addresses, not counted as deliveries', async () => {
+    const { id } = await (await ctx.app.request('/api/v1/editions', json(draft(), alice))).json();
+    const tooMany = await ctx.app.request(`/api/v1/editions/${id}/test-send`, json({ to: Array.from({ length: 11 }, (_, i) => `t${i}@voorbeeld.test`) }, alice));
+    expect(tooMany.status).toBe(422);
+    const bad = await ctx.app.request(`/api/v1/editions/${id}/test-send`, json({ to: ['goed@voorbeeld.test', 'Jan <jan@voorbeeld.test>'] }, alice));
+    expect(bad.status).toBe(422);
+    expect((await bad.json()).errors[0].field).toBe('to.1');
+    const ok = await ctx.app.request(`/api/v1/editions/${id}/test-send`, json({ to: ['redacteur@voorbeeld.test'] }, alice));
+    expect(ok.status).toBe(202);
+    const email = await ctx.db.selectFrom('emails').selectAll().where('to_address', '=', 'redacteur@voorbeeld.test').executeTakeFirstOrThrow();
+    expect(email.subject).toMatch(/^\[TEST\] /);
+    expect(email.html).toContain('TESTVERSIE');
+    expect(await ctx.db.selectFrom('deliveries').select('id').where('edition_id', '=', id).execute()).toHaveLength(0);
+  });
+});

@@ -14,6 +14,24 @@ export interface RecordedEmail {
   idempotencyKey: string | null;
 }
 
+/** A domain as the fake's domains API answers it (GET /domains, GET /domains/:id). */
+export interface FakeDomain {
+  id: string;
+  name: string;
+  status: 'pending' | 'verified' | 'failed' | 'not_started' | 'partially_verified' | 'partially_failed';
+  region?: string;
+  receiving?: boolean;
+  records: {
+    record: string;
+    type: string;
+    name: string;
+    value: string;
+    status: string;
+    ttl?: string;
+    priority?: number;
+  }[];
+}
+
 export interface Injected {
   status: number;
   body?: unknown;
@@ -33,6 +51,12 @@ export class FakeResend {
     [];
   private readonly idempotency = new Map<string, { bodyHash: string; status: number; response: unknown }>();
   private readonly injected: Injected[] = [];
+  /** Addresses the fake refuses as invalid (422): a batch containing one fails as a whole, like Resend's strict mode. */
+  readonly rejectedRecipients = new Set<string>();
+  /** Answer slowly (ms), e.g. to widen a crash window. */
+  latencyMs = 0;
+  /** What GET /domains lists (in pages of `?limit=`, with `?after=<id>`) and GET /domains/:id shows. */
+  readonly domains: FakeDomain[] = [];
   private server: Server | null = null;
   url = '';
 
@@ -82,6 +106,10 @@ export class FakeResend {
     }
     if (injected) return reply(injected.status, injected.body ?? {}, injected.headers);
 
+    if (req.method === 'GET' && (path === '/domains' || path.startsWith('/domains/'))) {
+      return this.domainsApi(req, path, reply);
+    }
+
     const isBatch = req.method === 'POST' && path === '/emails/batch';
     const isSingle = req.method === 'POST' && path === '/emails';
     if (!isBatch && !isSingle)
@@ -102,6 +130,11 @@ export class FakeResend {
     }
     const payload = JSON.parse(raw);
     const messages: Omit<RecordedEmail, 'id' | 'idempotencyKey'>[] = isBatch ? payload : [payload];
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    const rejected = messages.flatMap((m) => (Array.isArray(m.to) ? m.to : [m.to])).find((to) => this.rejectedRecipients.has(to));
+    if (rejected) {
+      return reply(422, { name: 'validation_error', message: `Invalid \`to\` field: ${rejected}`, statusCode: 422 });
+    }
     if (isBatch && messages.length > 100) {
       return reply(422, { name: 'validation_error', message: 'at most 100 emails', statusCode: 422 });
     }
@@ -121,6 +154,40 @@ export class FakeResend {
       'ratelimit-limit': '2',
       'ratelimit-remaining': '1',
       'ratelimit-reset': '1',
+    });
+  }
+
+  private domainsApi(
+    req: IncomingMessage,
+    path: string,
+    reply: (status: number, body: unknown) => void,
+  ): void {
+    const summary = (d: FakeDomain) => ({
+      id: d.id,
+      name: d.name,
+      status: d.status,
+      created_at: '2026-01-01T00:00:00.000Z',
+      region: d.region ?? 'eu-west-1',
+      capabilities: { sending: 'enabled', receiving: d.receiving ? 'enabled' : 'disabled' },
+    });
+    if (path === '/domains') {
+      const query = new URL(req.url ?? '/', 'http://fake').searchParams;
+      const limit = Number(query.get('limit') ?? 20);
+      const after = query.get('after');
+      const start = after ? this.domains.findIndex((d) => d.id === after) + 1 : 0;
+      const page = this.domains.slice(start, start + limit);
+      reply(200, { object: 'list', has_more: start + limit < this.domains.length, data: page.map(summary) });
+      return;
+    }
+    const domain = this.domains.find((d) => d.id === decodeURIComponent(path.slice('/domains/'.length)));
+    if (!domain) {
+      reply(404, { name: 'not_found', message: 'Domain not found', statusCode: 404 });
+      return;
+    }
+    reply(200, {
+      object: 'domain',
+      ...summary(domain),
+      records: domain.records.map((r) => ({ ttl: 'Auto', ...r })),
     });
   }
 }

@@ -17,6 +17,8 @@ import { withDatabase } from './global-setup.js';
 
 export const TEST_PASSWORD = 'correct horse battery staple';
 export const TEST_APP_SECRET = 'test-secret-'.padEnd(48, 'x');
+/** Svix signing secret of the Resend webhook in tests: whsec_ + base64 of 32 bytes. */
+export const TEST_WEBHOOK_SECRET = `whsec_${Buffer.from('thuispost-test-webhook-secret-32').toString('base64')}`;
 
 /** A settable clock for tests of expiry and windows. */
 export class TestClock implements Clock {
@@ -88,6 +90,7 @@ export async function createTestContext(
       publicBaseUrl: 'http://localhost:3000',
       mailerKind: options.mailerKind ?? 'mailbox',
       siteOrigins: ['https://www.voorbeeld.test'],
+      webhookSecret: TEST_WEBHOOK_SECRET,
     },
     clientIp: (c) => c.req.header('x-test-client-ip') ?? '127.0.0.1',
   };

@@ -2,12 +2,10 @@ import type { Queue } from 'bullmq';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueEmail } from '../../src/domain/emails.js';
-import { createMetricsRegistry } from '../../src/infra/metrics.js';
 import { connectRedis, createQueues, type Queues, type RedisConnections } from '../../src/jobs/queues.js';
 import { OutboxRelay } from '../../src/jobs/relay.js';
-import { startWorkers } from '../../src/jobs/workers.js';
 import { systemClock } from '../../src/providers/clock.js';
-import { MailboxMailer } from '../../src/providers/mailbox-mailer.js';
+import { startTestBackground } from '../helpers/background.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { childEnv, startScript } from '../helpers/process.js';
 
@@ -55,35 +53,7 @@ async function runCrashingRelay(): Promise<string> {
   return `${signal} ${run.stdout()}`;
 }
 
-async function startBackground() {
-  const logger = ctx.deps.logger;
-  const workers = await startWorkers({
-    db: ctx.db,
-    mailer: new MailboxMailer(ctx.db),
-    clock: systemClock,
-    logger,
-    metrics: createMetricsRegistry({ defaultMetrics: false }),
-    emailFrom: 'Thuispost <nieuws@voorbeeld.test>',
-    connection: redis.workerOptions,
-    prefix: ctx.redisPrefix,
-    concurrency: 4,
-  });
-  const relay = new OutboxRelay({
-    db: ctx.db,
-    databaseUrl: ctx.databaseUrl,
-    queues,
-    clock: systemClock,
-    logger,
-    sweepIntervalMs: 200,
-  });
-  await relay.start();
-  return {
-    stop: async () => {
-      await relay.stop();
-      await workers.close();
-    },
-  };
-}
+const startBackground = () => startTestBackground(ctx);
 
 const sentTo = (address: string) =>
   ctx.db.selectFrom('dev_mailbox').select('id').where(sql<boolean>`${address} = any(to_addresses)`).execute();

@@ -1,66 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMetricsRegistry } from '../../src/infra/metrics.js';
-import {
-  connectRedis,
-  createQueues,
-  DEFAULT_JOB_OPTIONS,
-  type Queues,
-  type RedisConnections,
-} from '../../src/jobs/queues.js';
-import { OutboxRelay } from '../../src/jobs/relay.js';
-import { startWorkers } from '../../src/jobs/workers.js';
-import { systemClock } from '../../src/providers/clock.js';
 import { ResendMailer } from '../../src/providers/resend-mailer.js';
 import { FakeResend } from '../fakes/resend-server.js';
+import { startTestBackground, type TestBackground } from '../helpers/background.js';
 import { createTestContext, json, type TestContext } from '../helpers/context.js';
 import { waitUntil } from '../helpers/process.js';
 
 let ctx: TestContext;
 let fake: FakeResend;
-let redis: RedisConnections;
-let queues: Queues;
-let stop: () => Promise<void>;
-const metrics = createMetricsRegistry({ defaultMetrics: false });
+let background: TestBackground;
 
 beforeAll(async () => {
   ctx = await createTestContext();
   fake = await new FakeResend().start();
-  redis = connectRedis(ctx.redisUrl, () => undefined);
-  // Fast retries so the test sees a retried job finish.
-  queues = createQueues(redis.producer, ctx.redisPrefix, {
-    ...DEFAULT_JOB_OPTIONS,
-    backoff: { type: 'fixed', delay: 50 },
-  });
-  const workers = await startWorkers({
-    db: ctx.db,
-    mailer: new ResendMailer('re_test_key', fake.url),
-    clock: systemClock,
-    logger: ctx.deps.logger,
-    metrics,
-    emailFrom: 'Thuispost <nieuws@voorbeeld.test>',
-    connection: redis.workerOptions,
-    prefix: ctx.redisPrefix,
-    concurrency: 2,
-  });
-  const relay = new OutboxRelay({
-    db: ctx.db,
-    databaseUrl: ctx.databaseUrl,
-    queues,
-    clock: systemClock,
-    logger: ctx.deps.logger,
-    sweepIntervalMs: 200,
-  });
-  await relay.start();
-  stop = async () => {
-    await relay.stop();
-    await workers.close();
-  };
+  background = await startTestBackground(ctx, { mailer: new ResendMailer('re_test_key', fake.url), concurrency: 2 });
 });
 afterAll(async () => {
-  await stop();
-  await Promise.all(Object.values(queues).map((q) => q.obliterate({ force: true }).catch(() => undefined)));
-  await Promise.all(Object.values(queues).map((q) => q.close()));
-  await redis.close();
+  await background.stop();
   await fake.stop();
   await ctx.close();
 });
@@ -107,7 +62,7 @@ describe('transactional email: API → outbox → relay → worker → Resend', 
     const row = await emailRow(id);
     expect(row.attempts).toBe(1);
     expect(row.last_error).toContain('validation_error');
-    const text = await metrics.metrics();
+    const text = await background.metrics.metrics();
     expect(text).toMatch(/jobs_total\{queue="transactional-email",outcome="failed"\} 1/);
   });
 });

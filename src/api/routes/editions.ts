@@ -1,4 +1,11 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { audit } from '../../domain/audit.js';
+import { resendFailed } from '../../domain/deliveries.js';
+import { renderEditionLocales } from '../../domain/edition-render.js';
+import { queueEmail } from '../../domain/emails.js';
+import { hit } from '../../domain/rate-limits.js';
+import { parseEmailOrThrow } from '../../domain/subscribers.js';
+import { personalise } from '../../emails/personalise.js';
 import { blocksSchema } from '../../domain/edition-content.js';
 import {
   createEdition,
@@ -271,5 +278,96 @@ export function editionRoutes() {
     );
   }
 
+  app.openapi(
+    apiRoute({
+      method: 'post',
+      path: '/{id}/resend-failed',
+      access: 'editor',
+      tags: ['editions'],
+      summary: 'Send again to the recipients whose delivery failed (and only to them)',
+      request: { params: IdParam },
+      responses: { 200: { description: 'Requeued', content: jsonContent(z.object({ requeued: z.number().int() })) } },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { db, clock } = c.var.deps;
+      const requeued = await db.transaction().execute((tx) => resendFailed(tx, c.var.principal!, id, clock.now()));
+      return c.json({ requeued }, 200);
+    },
+  );
+
+  app.openapi(
+    apiRoute({
+      method: 'get',
+      path: '/{id}/preview',
+      access: 'viewer',
+      tags: ['editions'],
+      summary: 'The email as a reader in the given language would get it (HTML or plain text)',
+      request: {
+        params: IdParam,
+        query: z.object({ locale: z.enum(['nl', 'en']).default('nl'), format: z.enum(['html', 'text']).default('html') }),
+      },
+      responses: { 200: { description: 'The rendered email', content: { 'text/html': { schema: z.string() }, 'text/plain': { schema: z.string() } } } },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { locale, format } = c.req.valid('query');
+      const { db, config } = c.var.deps;
+      const edition = await getEdition(db, id);
+      const rendered = (await renderEditionLocales(db, edition, config.publicBaseUrl)).find((r) => r.locale === locale)!;
+      const filled = personalise(rendered, sampleRecipient(locale, config.publicBaseUrl));
+      c.header('x-email-subject', encodeURIComponent(rendered.subject));
+      // The preview is our own rendering of editor content: no script runs in it (CSP of the app).
+      return format === 'html' ? c.html(filled.html, 200) : c.text(filled.text, 200);
+    },
+  );
+
+  app.openapi(
+    apiRoute({
+      method: 'post',
+      path: '/{id}/test-send',
+      access: 'editor',
+      tags: ['editions'],
+      summary: 'Send a marked test version to at most 10 addresses (not counted as deliveries)',
+      request: {
+        params: IdParam,
+        body: {
+          required: true,
+          content: jsonContent(
+            z.object({
+              to: z.array(z.string().max(320)).min(1, 'Geef minstens één adres.').max(10, 'Hoogstens 10 adressen per test.'),
+              locale: z.enum(['nl', 'en']).optional(),
+            }),
+          ),
+        },
+      },
+      responses: { 202: { description: 'Queued', content: jsonContent(z.object({ queued: z.number().int() })) } },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const { db, config, clock } = c.var.deps;
+      const principal = c.var.principal!;
+      const addresses = body.to.map((address, index) => parseEmailOrThrow(address, `to.${index}`));
+      await hit(db, clock, { key: `test-send:user:${principal.user.id}`, limit: 30, windowMs: 60 * 60 * 1000 }, 'At most 30 test sends per hour.');
+      const edition = await getEdition(db, id);
+      const locale = body.locale ?? edition.locale;
+      const rendered = (await renderEditionLocales(db, edition, config.publicBaseUrl, { test: true })).find((r) => r.locale === locale)!;
+      const filled = personalise(rendered, sampleRecipient(locale, config.publicBaseUrl));
+      await db.transaction().execute(async (tx) => {
+        for (const to of addresses) {
+          await queueEmail(tx, { kind: 'edition-test', to, subject: rendered.subject, html: filled.html, text: filled.text });
+        }
+        await audit(tx, principal, 'edition.test-send', `edition:${id}`, { count: addresses.length });
+      });
+      return c.json({ queued: addresses.length }, 202);
+    },
+  );
+
   return app;
+}
+
+/** Previews and tests show working-looking personal links that lead nowhere personal. */
+function sampleRecipient(locale: 'nl' | 'en', publicBaseUrl: string) {
+  return { locale, name: null, preferencesUrl: `${publicBaseUrl}/subscribe`, unsubscribeUrl: `${publicBaseUrl}/subscribe` };
 }

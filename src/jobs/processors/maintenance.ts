@@ -1,14 +1,16 @@
 import type { Job } from 'bullmq';
 import type { Db } from '../../db/connection.js';
+import { sweepSends } from '../../domain/deliveries.js';
 import { deleteExpiredRateLimits } from '../../domain/rate-limits.js';
 import type { Clock } from '../../providers/clock.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Hourly housekeeping: expired sessions, setup links and rate-limit windows; old relayed outbox rows. */
+/** `sweep-sends` every minute (see domain/deliveries.ts); `cleanup` hourly: expired sessions, setup links and rate-limit windows; old relayed outbox rows. */
 export function maintenanceProcessor(deps: { db: Db; clock: Clock }) {
-  return async (_job: Job): Promise<void> => {
+  return async (job: Job): Promise<unknown> => {
     const now = deps.clock.now();
+    if (job.name === 'sweep-sends') return deps.db.transaction().execute((tx) => sweepSends(tx, now));
     await deps.db.deleteFrom('sessions').where('expires_at', '<', now).execute();
     await deps.db.deleteFrom('setup_tokens').where('expires_at', '<', now).execute();
     await deleteExpiredRateLimits(deps.db, deps.clock);
@@ -16,5 +18,6 @@ export function maintenanceProcessor(deps: { db: Db; clock: Clock }) {
       .deleteFrom('outbox')
       .where('relayed_at', '<', new Date(now.getTime() - 30 * DAY_MS))
       .execute();
+    return 'cleaned';
   };
 }

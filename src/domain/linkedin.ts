@@ -1,0 +1,511 @@
+import { sql } from 'kysely';
+import type { DbOrTx } from '../db/connection.js';
+import type { LinkedInPostKind, LinkedInPostStatus } from '../db/schema.js';
+import { randomToken, sha256 } from '../infra/crypto.js';
+import type { SecretBox } from '../infra/secret-box.js';
+import { audit } from './audit.js';
+import type { Principal } from './auth.js';
+import { Conflict, Invalid, NotFound } from './errors.js';
+import { enqueue } from './outbox.js';
+import { getSettings } from './settings.js';
+
+/**
+ * LinkedIn: the connection (OAuth tokens, encrypted at rest), posts and their life cycle, the
+ * announcement of a sent edition, and health. Publishing itself happens in
+ * jobs/processors/linkedin.ts; this module only changes rows and records outbox entries.
+ *
+ *   draft ──approve/schedule──▶ scheduled ──job──▶ publishing ──read back──▶ published
+ *     │                            │  ▲                │
+ *     └──────cancel──────▶ cancelled  └── 429: waits ──┤ 401: held ──reconnect──▶ scheduled
+ *                                                      └ permanent error: failed ──schedule──▶ scheduled
+ */
+export const LINKEDIN_QUEUE = 'linkedin';
+const EDITABLE: LinkedInPostStatus[] = ['draft', 'scheduled'];
+const SCHEDULABLE: LinkedInPostStatus[] = ['draft', 'scheduled', 'failed', 'held'];
+const CANCELLABLE: LinkedInPostStatus[] = ['draft', 'scheduled', 'failed', 'held'];
+
+export const publishJobId = (postId: string, version: number) => `linkedin-post-${postId}-v${version}`;
+export const dryRunUrn = (postId: string) => `urn:li:share:dryrun-${postId}`;
+export const postUrl = (urn: string) => `https://www.linkedin.com/feed/update/${urn}`;
+
+/* ------------------------------------------------------------------------------------------ posts */
+
+export interface PostInput {
+  kind: Exclude<LinkedInPostKind, 'edition'>;
+  commentary: string;
+  link: string;
+  title: string;
+  description: string;
+  imageUrl?: string | null;
+  scheduledAt?: Date | null;
+}
+
+export async function getPost(db: DbOrTx, id: string, options: { forUpdate?: boolean } = {}) {
+  const post = await db
+    .selectFrom('linkedin_posts')
+    .selectAll()
+    .where('id', '=', id)
+    .$if(options.forUpdate === true, (q) => q.forUpdate())
+    .executeTakeFirst();
+  if (!post) throw new NotFound('No such LinkedIn post.');
+  return post;
+}
+export type PostRow = Awaited<ReturnType<typeof getPost>>;
+
+export function listPosts(db: DbOrTx, filter: { status?: LinkedInPostStatus; kind?: LinkedInPostKind; before?: string; limit: number }) {
+  return db
+    .selectFrom('linkedin_posts')
+    .selectAll()
+    .$if(filter.status !== undefined, (q) => q.where('status', '=', filter.status!))
+    .$if(filter.kind !== undefined, (q) => q.where('kind', '=', filter.kind!))
+    .$if(filter.before !== undefined, (q) => q.where('id', '<', filter.before!))
+    .orderBy('id', 'desc')
+    .limit(filter.limit)
+    .execute();
+}
+
+export function postAttempts(db: DbOrTx, postId: string) {
+  return db.selectFrom('linkedin_post_attempts').selectAll().where('post_id', '=', postId).orderBy('id').execute();
+}
+
+export async function createPost(tx: DbOrTx, actor: Principal, input: PostInput) {
+  const row = await tx
+    .insertInto('linkedin_posts')
+    .values({
+      kind: input.kind,
+      commentary: input.commentary,
+      link: input.link,
+      title: input.title,
+      description: input.description,
+      image_url: input.imageUrl ?? null,
+      scheduled_at: input.scheduledAt ?? null,
+      status: 'draft',
+      created_by: actor.user.id,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await audit(tx, actor, 'linkedin.post.create', `linkedin-post:${row.id}`, { kind: input.kind });
+  return getPost(tx, row.id);
+}
+
+/** Draft and scheduled posts only; a new time for a scheduled post moves its job (new version). */
+export async function updatePost(tx: DbOrTx, actor: Principal, id: string, changes: Partial<PostInput>, now: Date) {
+  const post = await getPost(tx, id, { forUpdate: true });
+  if (!EDITABLE.includes(post.status)) throw new Conflict(`A post that is ${post.status} can no longer be edited.`);
+  if (post.create_sent_at && (changes.commentary !== undefined || changes.link !== undefined)) {
+    // An earlier attempt may have reached LinkedIn with the old text; it is found by that text.
+    throw new Conflict('An earlier attempt may already have reached LinkedIn with this text; cancel this post and create a new one.');
+  }
+  if (post.kind === 'edition' && changes.kind !== undefined) throw new Invalid('An announcement stays an announcement.', [{ field: 'kind', message: 'De soort van een aankondiging kan niet veranderen.' }]);
+  await tx
+    .updateTable('linkedin_posts')
+    .set({
+      ...(changes.kind !== undefined ? { kind: changes.kind } : {}),
+      ...(changes.commentary !== undefined ? { commentary: changes.commentary } : {}),
+      ...(changes.link !== undefined ? { link: changes.link } : {}),
+      ...(changes.title !== undefined ? { title: changes.title } : {}),
+      ...(changes.description !== undefined ? { description: changes.description } : {}),
+      ...(changes.imageUrl !== undefined ? { image_url: changes.imageUrl, thumbnail_urn: null } : {}),
+      ...(changes.scheduledAt !== undefined ? { scheduled_at: changes.scheduledAt } : {}),
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .execute();
+  if (post.status === 'scheduled' && changes.scheduledAt !== undefined) {
+    await schedule(tx, id, changes.scheduledAt ?? now, now);
+  }
+  await audit(tx, actor, 'linkedin.post.update', `linkedin-post:${id}`, { fields: Object.keys(changes) });
+  return getPost(tx, id);
+}
+
+/** The thumbnail a post will use: its own image, or the programme's default. */
+export async function effectiveImageUrl(db: DbOrTx, post: { image_url: string | null }): Promise<string | null> {
+  return post.image_url ?? (await getSettings(db)).linkedinDefaultImageUrl;
+}
+
+async function schedule(tx: DbOrTx, id: string, at: Date, now: Date) {
+  const updated = await tx
+    .updateTable('linkedin_posts')
+    .set((eb) => ({
+      status: 'scheduled',
+      scheduled_at: at,
+      schedule_version: eb('schedule_version', '+', 1),
+      retry_at: null,
+      lease_job_id: null,
+      lease_until: null,
+      updated_at: now,
+    }))
+    .where('id', '=', id)
+    .returning(['schedule_version'])
+    .executeTakeFirstOrThrow();
+  await enqueue(tx, {
+    queue: LINKEDIN_QUEUE,
+    jobName: 'publish-post',
+    jobId: publishJobId(id, updated.schedule_version),
+    payload: { postId: id, version: updated.schedule_version },
+    runAt: at,
+  });
+}
+
+async function assertPublishable(tx: DbOrTx, post: PostRow) {
+  if (!(await effectiveImageUrl(tx, post))) {
+    throw new Invalid('A LinkedIn post needs an image.', [
+      { field: 'imageUrl', message: 'Kies een afbeelding: LinkedIn toont zonder afbeelding geen voorbeeld van de link.' },
+    ]);
+  }
+}
+
+/** Schedules (or reschedules) a post; `at` absent or past: now. A failed or held post goes again. */
+export async function schedulePost(tx: DbOrTx, actor: Principal | null, id: string, at: Date | null, now: Date) {
+  const post = await getPost(tx, id, { forUpdate: true });
+  if (!SCHEDULABLE.includes(post.status)) throw new Conflict(`A post that is ${post.status} cannot be scheduled.`);
+  await assertPublishable(tx, post);
+  const when = at && at.getTime() > now.getTime() ? at : now;
+  await schedule(tx, id, when, now);
+  await audit(tx, actor, 'linkedin.post.schedule', `linkedin-post:${id}`, { at: when.toISOString() });
+  return getPost(tx, id);
+}
+
+/** Approves a draft (e.g. an announcement that needs approval): it goes out at its time, or now. */
+export async function approvePost(tx: DbOrTx, actor: Principal, id: string, now: Date) {
+  const post = await getPost(tx, id, { forUpdate: true });
+  if (post.status !== 'draft') throw new Conflict(`Only a draft can be approved (this post is ${post.status}).`);
+  await assertPublishable(tx, post);
+  await tx.updateTable('linkedin_posts').set({ approved_by: actor.user.id, approved_at: now }).where('id', '=', id).execute();
+  const when = post.scheduled_at && post.scheduled_at.getTime() > now.getTime() ? post.scheduled_at : now;
+  await schedule(tx, id, when, now);
+  await audit(tx, actor, 'linkedin.post.approve', `linkedin-post:${id}`);
+  return getPost(tx, id);
+}
+
+export async function cancelPost(tx: DbOrTx, actor: Principal, id: string, now: Date) {
+  const post = await getPost(tx, id, { forUpdate: true });
+  if (!CANCELLABLE.includes(post.status)) throw new Conflict(`A post that is ${post.status} cannot be cancelled.`);
+  await tx
+    .updateTable('linkedin_posts')
+    .set((eb) => ({ status: 'cancelled', schedule_version: eb('schedule_version', '+', 1), retry_at: null, updated_at: now }))
+    .where('id', '=', id)
+    .execute();
+  await audit(tx, actor, 'linkedin.post.cancel', `linkedin-post:${id}`);
+  return getPost(tx, id);
+}
+
+/** Held posts (401: token refused) go out again, now; called on reconnect and by admins. */
+export async function requeueHeldPosts(tx: DbOrTx, now: Date): Promise<number> {
+  const held = await tx.selectFrom('linkedin_posts').select('id').where('status', '=', 'held').orderBy('id').forUpdate().execute();
+  for (const post of held) await schedule(tx, post.id, now, now);
+  return held.length;
+}
+
+/* ------------------------------------------------------------------------------- announcements */
+
+export function fillTemplate(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(titel|onderwerp|samenvatting|link)\}/g, (_, name: string) => values[name] ?? '');
+}
+
+/**
+ * The announcement of a sent edition: one per edition (unique index), from the template in the
+ * settings; `draft` when announcements need approval (or no image is available), else scheduled now.
+ */
+export async function announceEdition(tx: DbOrTx, editionId: string, publicBaseUrl: string, now: Date): Promise<string> {
+  const edition = await tx
+    .selectFrom('editions')
+    .select(['id', 'title', 'subject', 'preheader', 'slug', 'image_url', 'status'])
+    .where('id', '=', editionId)
+    .executeTakeFirst();
+  if (!edition) return 'edition gone';
+  if (edition.status !== 'sent') return `edition is ${edition.status}`;
+  const settings = await getSettings(tx);
+  const link = `${publicBaseUrl}/nieuwsbrieven/${edition.slug}`;
+  const description = edition.preheader.trim() || edition.subject;
+  const imageUrl = edition.image_url ?? null;
+  const hasImage = Boolean(imageUrl ?? settings.linkedinDefaultImageUrl);
+  const inserted = await tx
+    .insertInto('linkedin_posts')
+    .values({
+      kind: 'edition',
+      edition_id: editionId,
+      commentary: fillTemplate(settings.linkedinAnnouncementTemplate, {
+        titel: edition.title,
+        onderwerp: edition.subject,
+        samenvatting: description,
+        link,
+      }),
+      link,
+      title: edition.title,
+      description,
+      image_url: imageUrl,
+      status: 'draft',
+      last_error: hasImage ? null : 'Geen afbeelding: kies er een (of stel een standaardafbeelding in) en keur het bericht goed.',
+    })
+    .onConflict((oc) => oc.column('edition_id').where('kind', '=', 'edition').where('edition_id', 'is not', null).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (!inserted) return 'already announced';
+  if (!settings.linkedinAnnouncementNeedsApproval && hasImage) {
+    await schedule(tx, inserted.id, now, now);
+    return `announcement ${inserted.id} scheduled`;
+  }
+  return `announcement ${inserted.id} waits for approval`;
+}
+
+/* --------------------------------------------------------------------------------- connection */
+
+export const TOKEN_CONTEXT = { access: 'linkedin-access-token', refresh: 'linkedin-refresh-token' } as const;
+const STATE_CONTEXT = 'linkedin-oauth-state';
+const STATE_TTL_MS = 10 * 60 * 1000;
+
+/** The connection in use (active or broken), if any. */
+export function currentConnection(db: DbOrTx) {
+  return db.selectFrom('linkedin_connections').selectAll().where('status', 'in', ['active', 'broken']).executeTakeFirst();
+}
+
+/** A signed, single-use OAuth `state`, bound to the admin who started the flow. */
+export async function createOAuthState(db: DbOrTx, box: SecretBox, userId: string, now: Date): Promise<string> {
+  const nonce = randomToken(24);
+  await db
+    .insertInto('linkedin_oauth_states')
+    .values({ nonce_hash: sha256(nonce), user_id: userId, expires_at: new Date(now.getTime() + STATE_TTL_MS) })
+    .execute();
+  await db.deleteFrom('linkedin_oauth_states').where('expires_at', '<', now).execute();
+  return box.sign(nonce, STATE_CONTEXT);
+}
+
+/** Checks the signature, then uses the state up (once, by the same admin, before it expires). */
+export async function consumeOAuthState(db: DbOrTx, box: SecretBox, state: string, userId: string, now: Date): Promise<boolean> {
+  const nonce = box.verify(state, STATE_CONTEXT);
+  if (!nonce) return false;
+  const used = await db
+    .updateTable('linkedin_oauth_states')
+    .set({ used_at: now })
+    .where('nonce_hash', '=', sha256(nonce))
+    .where('user_id', '=', userId)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .returning('nonce_hash')
+    .executeTakeFirst();
+  return used !== undefined;
+}
+
+export interface StoredTokens {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string | null;
+  refreshTokenExpiresAt: Date | null;
+  scopes: string;
+}
+
+/** After the code exchange: the tokens (encrypted) wait in a pending row for the admin's choice. */
+export async function storePendingConnection(
+  db: DbOrTx,
+  box: SecretBox,
+  userId: string,
+  tokens: StoredTokens,
+  organizations: { id: string; name: string }[],
+): Promise<string> {
+  const row = await db
+    .insertInto('linkedin_connections')
+    .values({
+      status: 'pending',
+      organizations: JSON.stringify(organizations),
+      access_token_enc: box.seal(tokens.accessToken, TOKEN_CONTEXT.access),
+      access_token_expires_at: tokens.accessTokenExpiresAt,
+      refresh_token_enc: tokens.refreshToken ? box.seal(tokens.refreshToken, TOKEN_CONTEXT.refresh) : null,
+      refresh_token_expires_at: tokens.refreshTokenExpiresAt,
+      scopes: tokens.scopes,
+      connected_by: userId,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function pendingConnection(db: DbOrTx, id: string, userId: string) {
+  const row = await db
+    .selectFrom('linkedin_connections')
+    .select(['id', 'organizations', 'created_at'])
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .where('connected_by', '=', userId)
+    .executeTakeFirst();
+  if (!row) throw new NotFound('This connection attempt is no longer open; connect again.');
+  return row;
+}
+
+/**
+ * The admin chose the organisation: the pending row becomes the connection in use, the previous
+ * one is disconnected (its tokens wiped), and posts held for a broken connection go out.
+ */
+export async function activateConnection(tx: DbOrTx, actor: Principal, pendingId: string, organizationId: string, now: Date) {
+  const pending = await pendingConnection(tx, pendingId, actor.user.id);
+  const chosen = pending.organizations.find((o) => o.id === organizationId);
+  if (!chosen) throw new Invalid('Choose one of the organisations you administer.', [{ field: 'organizationId', message: 'Kies een van de organisaties.' }]);
+  await disconnectCurrent(tx, now);
+  await tx
+    .updateTable('linkedin_connections')
+    .set({ status: 'active', organization_id: chosen.id, organization_name: chosen.name, organizations: '[]', updated_at: now })
+    .where('id', '=', pendingId)
+    .execute();
+  const requeued = await requeueHeldPosts(tx, now);
+  await audit(tx, actor, 'linkedin.connect', `linkedin-connection:${pendingId}`, { organizationId: chosen.id, requeued });
+  return { organizationId: chosen.id, organizationName: chosen.name, requeued };
+}
+
+async function disconnectCurrent(tx: DbOrTx, now: Date) {
+  await tx
+    .updateTable('linkedin_connections')
+    .set({ status: 'disconnected', access_token_enc: null, refresh_token_enc: null, updated_at: now })
+    .where('status', 'in', ['active', 'broken'])
+    .execute();
+}
+
+export async function disconnect(tx: DbOrTx, actor: Principal, now: Date) {
+  await disconnectCurrent(tx, now);
+  await audit(tx, actor, 'linkedin.disconnect', null);
+}
+
+/** A 401: the connection is broken until someone reconnects; posts are held meanwhile. */
+export async function markConnectionBroken(db: DbOrTx, connectionId: string, reason: string, now: Date) {
+  await db
+    .updateTable('linkedin_connections')
+    .set({ status: 'broken', broken_reason: reason.slice(0, 500), broken_at: now, updated_at: now })
+    .where('id', '=', connectionId)
+    .where('status', '=', 'active')
+    .execute();
+}
+
+export async function storeRefreshedTokens(db: DbOrTx, box: SecretBox, connectionId: string, tokens: StoredTokens, now: Date) {
+  await db
+    .updateTable('linkedin_connections')
+    .set({
+      access_token_enc: box.seal(tokens.accessToken, TOKEN_CONTEXT.access),
+      access_token_expires_at: tokens.accessTokenExpiresAt,
+      ...(tokens.refreshToken
+        ? { refresh_token_enc: box.seal(tokens.refreshToken, TOKEN_CONTEXT.refresh), refresh_token_expires_at: tokens.refreshTokenExpiresAt }
+        : {}),
+      last_refreshed_at: now,
+      updated_at: now,
+    })
+    .where('id', '=', connectionId)
+    .execute();
+}
+
+export type Credentials =
+  | { mode: 'dry-run' }
+  | { mode: 'held'; reason: string }
+  | { mode: 'live'; source: 'environment' | 'connection'; connectionId: string | null; accessToken: string; organizationId: string };
+
+/**
+ * What to post with: LINKEDIN_ACCESS_TOKEN + LINKEDIN_ORGANIZATION_ID when set (headless), else the
+ * connection made in the admin; neither: a dry run. A broken or expired connection holds posts.
+ */
+export async function resolveCredentials(
+  db: DbOrTx,
+  env: { accessToken?: string | undefined; organizationId?: string | undefined },
+  box: SecretBox | null,
+  now: Date,
+): Promise<Credentials> {
+  if (env.accessToken && env.organizationId) {
+    return { mode: 'live', source: 'environment', connectionId: null, accessToken: env.accessToken, organizationId: env.organizationId };
+  }
+  const connection = await currentConnection(db);
+  if (!connection) return { mode: 'dry-run' };
+  if (connection.status === 'broken') return { mode: 'held', reason: `LinkedIn connection broken: ${connection.broken_reason ?? 'reconnect'}` };
+  if (connection.access_token_expires_at && connection.access_token_expires_at.getTime() <= now.getTime()) {
+    await markConnectionBroken(db, connection.id, 'access token expired', now);
+    return { mode: 'held', reason: 'LinkedIn access token expired: reconnect' };
+  }
+  if (!box || !connection.access_token_enc || !connection.organization_id) {
+    throw new Error('a LinkedIn connection exists, but this process cannot read its token (APP_SECRET missing?)');
+  }
+  return {
+    mode: 'live',
+    source: 'connection',
+    connectionId: connection.id,
+    accessToken: box.open(connection.access_token_enc, TOKEN_CONTEXT.access),
+    organizationId: connection.organization_id,
+  };
+}
+
+/* ------------------------------------------------------------------------------------- health */
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+export const EXPIRY_WARNING_DAYS = [14, 7, 1] as const;
+export const VERSION_WARNING_MONTHS = 10;
+
+export interface LinkedInHealth {
+  mode: 'dry-run' | 'environment' | 'connected' | 'broken';
+  organizationId: string | null;
+  organizationName: string | null;
+  accessTokenExpiresAt: string | null;
+  daysLeft: number | null;
+  refreshable: boolean;
+  version: string;
+  versionAgeMonths: number;
+  heldPosts: number;
+  failedPosts: number;
+  warnings: string[];
+}
+
+/** Whole months between a YYYYMM version and `now` (UTC). */
+export function versionAgeMonths(version: string, now: Date): number {
+  const year = Number(version.slice(0, 4));
+  const month = Number(version.slice(4, 6));
+  return (now.getUTCFullYear() - year) * 12 + (now.getUTCMonth() + 1 - month);
+}
+
+export async function linkedinHealth(
+  db: DbOrTx,
+  config: { version: string; envAccessToken?: string | undefined; envOrganizationId?: string | undefined },
+  now: Date,
+): Promise<LinkedInHealth> {
+  const connection = await currentConnection(db);
+  const counts = await db
+    .selectFrom('linkedin_posts')
+    .select([
+      sql<string>`count(*) filter (where status = 'held')`.as('held'),
+      sql<string>`count(*) filter (where status = 'failed')`.as('failed'),
+    ])
+    .executeTakeFirstOrThrow();
+  const warnings: string[] = [];
+  const env = Boolean(config.envAccessToken && config.envOrganizationId);
+  let mode: LinkedInHealth['mode'] = 'dry-run';
+  let daysLeft: number | null = null;
+  if (env) mode = 'environment';
+  else if (connection) {
+    mode = connection.status === 'broken' ? 'broken' : 'connected';
+    if (connection.status === 'broken') warnings.push(`De LinkedIn-koppeling werkt niet meer (${connection.broken_reason ?? 'onbekend'}): koppel opnieuw.`);
+    if (connection.access_token_expires_at) {
+      const ms = connection.access_token_expires_at.getTime() - now.getTime();
+      daysLeft = Math.max(0, Math.floor(ms / DAY_MS));
+      const threshold = EXPIRY_WARNING_DAYS.slice().reverse().find((days) => ms <= days * DAY_MS);
+      if (ms <= 0) warnings.push('Het LinkedIn-toegangstoken is verlopen: koppel opnieuw.');
+      else if (threshold !== undefined) {
+        warnings.push(
+          `Het LinkedIn-toegangstoken verloopt over minder dan ${threshold} ${threshold === 1 ? 'dag' : 'dagen'}${
+            connection.refresh_token_enc ? ' (het wordt automatisch vernieuwd)' : ': koppel opnieuw'
+          }.`,
+        );
+      }
+    }
+  }
+  const age = versionAgeMonths(config.version, now);
+  if (age > VERSION_WARNING_MONTHS) {
+    warnings.push(`LINKEDIN_VERSION ${config.version} is ${age} maanden oud; LinkedIn stopt versies na ongeveer een jaar: kies een nieuwere.`);
+  }
+  const held = Number(counts.held);
+  if (held > 0) warnings.push(`${held} LinkedIn-bericht(en) wachten op een werkende koppeling.`);
+  return {
+    mode,
+    organizationId: env ? (config.envOrganizationId ?? null) : (connection?.organization_id ?? null),
+    organizationName: env ? null : (connection?.organization_name ?? null),
+    accessTokenExpiresAt: env ? null : (connection?.access_token_expires_at?.toISOString() ?? null),
+    daysLeft,
+    refreshable: !env && Boolean(connection?.refresh_token_enc),
+    version: config.version,
+    versionAgeMonths: age,
+    heldPosts: held,
+    failedPosts: Number(counts.failed),
+    warnings,
+  };
+}

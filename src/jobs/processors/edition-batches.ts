@@ -1,0 +1,137 @@
+import { type Job, Worker } from 'bullmq';
+import { z } from 'zod';
+import type { Db } from '../../db/connection.js';
+import type { Locale } from '../../db/schema.js';
+import {
+  type BatchRecipient,
+  batchRecipients,
+  claimBatch,
+  closeBatch,
+  type DeliveryOutcome,
+  pauseForQuota,
+} from '../../domain/deliveries.js';
+import { personalise } from '../../emails/personalise.js';
+import type { Logger } from '../../infra/logger.js';
+import type { Clock } from '../../providers/clock.js';
+import type { LinkTokens } from '../../providers/link-tokens.js';
+import { type Mailer, MailerError, type OutgoingEmail } from '../../providers/mailer.js';
+
+export interface BatchProcessorDeps {
+  db: Db;
+  mailer: Mailer;
+  clock: Clock;
+  logger: Logger;
+  linkTokens: LinkTokens;
+  publicBaseUrl: string;
+  emailFrom: string;
+}
+
+const payloadSchema = z.object({ editionId: z.string().regex(/^\d+$/), batchNo: z.number().int().min(0) });
+
+/** Lets the processor slow down every worker of the queue when the provider says so. */
+export interface RateLimitControl {
+  rateLimit(ms: number): Promise<void>;
+}
+
+export function batchIdempotencyKey(editionId: string, batchNo: number): string {
+  return `edition-${editionId}-batch-${batchNo}`;
+}
+
+/**
+ * `send-batch`: sends one batch of ≤ 100 through the provider's batch endpoint under a key derived
+ * from edition and batch number, and records every provider id in the transaction that closes
+ * the batch. A crash between the provider's answer and that commit only means a retry, which the
+ * provider answers from its idempotency cache; the recipient set and body are identical.
+ */
+export function editionBatchProcessor(deps: BatchProcessorDeps, limiter: () => RateLimitControl | undefined) {
+  return async (job: Job): Promise<string> => {
+    const { editionId, batchNo } = payloadSchema.parse(job.data);
+    const now = deps.clock.now();
+    const claim = await deps.db.transaction().execute((tx) => claimBatch(tx, editionId, batchNo, now));
+    if (claim.kind === 'skip') return `skipped: ${claim.reason}`;
+
+    const edition = await deps.db
+      .selectFrom('editions')
+      .select(['sending_started_at'])
+      .where('id', '=', editionId)
+      .executeTakeFirstOrThrow();
+    const renders = await deps.db.selectFrom('edition_renders').selectAll().where('edition_id', '=', editionId).execute();
+    const byLocale = new Map(renders.map((r) => [r.locale, r]));
+    const recipients = await batchRecipients(deps.db, editionId, batchNo);
+    // Links are issued "at" the send's start, so every retry produces byte-identical messages.
+    const issuedAt = edition.sending_started_at ?? now;
+    const emails = recipients.map((recipient) => buildEmail(deps, recipient, byLocale.get(recipient.locale) ?? renders[0]!, issuedAt));
+
+    let outcomes: DeliveryOutcome[];
+    try {
+      const { ids } = await deps.mailer.sendBatch(emails, { idempotencyKey: batchIdempotencyKey(editionId, batchNo) });
+      outcomes = recipients.map((r, i) => ({ deliveryId: r.deliveryId, messageId: ids[i]! }));
+    } catch (error) {
+      if (!(error instanceof MailerError)) throw error;
+      if (error.kind === 'quota') {
+        await deps.db.transaction().execute((tx) => pauseForQuota(tx, editionId, `provider quota reached: ${error.message}`, deps.clock.now()));
+        deps.logger.warn({ editionId, batchNo }, 'edition paused: provider quota reached');
+        return 'paused: quota';
+      }
+      if (error.kind === 'retryable') {
+        if (error.status === 429 && error.retryAfterMs !== null) {
+          await limiter()?.rateLimit(error.retryAfterMs);
+          throw Worker.RateLimitError();
+        }
+        throw error;
+      }
+      if (error.kind === 'already-accepted') {
+        // An earlier attempt went through with this key; its message ids are unknown, but sending again would double.
+        outcomes = recipients.map((r) => ({ deliveryId: r.deliveryId, messageId: `accepted:${batchIdempotencyKey(editionId, batchNo)}:${r.deliveryId}` }));
+      } else {
+        outcomes = await sendOneByOne(deps, recipients, emails);
+      }
+    }
+    await deps.db.transaction().execute((tx) => closeBatch(tx, editionId, batchNo, outcomes, deps.clock.now()));
+    return `sent ${outcomes.filter((o) => o.messageId !== null).length} of ${outcomes.length}`;
+  };
+}
+
+function buildEmail(deps: BatchProcessorDeps, recipient: BatchRecipient, render: { subject: string; html: string; text: string }, issuedAt: Date): OutgoingEmail {
+  const unsubscribeToken = deps.linkTokens.issue({ p: 'unsubscribe', s: recipient.subscriberId, ...(recipient.topicId ? { t: recipient.topicId } : {}) }, undefined, issuedAt);
+  const preferencesToken = deps.linkTokens.issue({ p: 'preferences', s: recipient.subscriberId }, undefined, issuedAt);
+  const unsubscribeUrl = `${deps.publicBaseUrl}/unsubscribe/${unsubscribeToken}`;
+  const { html, text } = personalise(render, {
+    locale: recipient.locale as Locale,
+    name: recipient.name,
+    unsubscribeUrl,
+    preferencesUrl: `${deps.publicBaseUrl}/preferences/${preferencesToken}`,
+  });
+  return {
+    from: deps.emailFrom,
+    to: [recipient.email],
+    subject: render.subject,
+    html,
+    text,
+    headers: {
+      'List-Unsubscribe': `<${unsubscribeUrl}>`,
+      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+    },
+  };
+}
+
+/**
+ * The batch was refused as a whole (strict validation: one bad address fails all). Send each
+ * message on its own so that a permanent error fails only that delivery, with its reason.
+ */
+async function sendOneByOne(deps: BatchProcessorDeps, recipients: BatchRecipient[], emails: OutgoingEmail[]): Promise<DeliveryOutcome[]> {
+  const outcomes: DeliveryOutcome[] = [];
+  for (const [index, recipient] of recipients.entries()) {
+    try {
+      const { id } = await deps.mailer.send(emails[index]!, { idempotencyKey: `delivery-${recipient.deliveryId}` });
+      outcomes.push({ deliveryId: recipient.deliveryId, messageId: id });
+    } catch (error) {
+      if (error instanceof MailerError && error.kind === 'permanent') {
+        outcomes.push({ deliveryId: recipient.deliveryId, messageId: null, error: error.message });
+      } else {
+        throw error;
+      }
+    }
+  }
+  return outcomes;
+}

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Invalid } from '../../src/domain/errors.js';
+import {
+  confirmSubscription,
+  resendConfirmation,
+  resolveTopics,
+  signUp,
+  unsubscribe,
+  updatePreferences,
+} from '../../src/domain/subscribers.js';
+import { createTestContext, TestClock, type TestContext } from '../helpers/context.js';
+
+let ctx: TestContext;
+const clock = new TestClock();
+const evidence = { source: 'test' };
+
+beforeAll(async () => {
+  ctx = await createTestContext({ clock });
+});
+afterAll(() => ctx.close());
+
+function signup(email: string, topics = ['nieuwsbrief']) {
+  return ctx.db
+    .transaction()
+    .execute((t) => signUp(t, clock, { email, topics, locale: 'nl', consentVersion: '2026-01' }, evidence));
+}
+
+async function idOf(email: string) {
+  return (
+    await ctx.db.selectFrom('subscribers').select('id').where('email', '=', email).executeTakeFirstOrThrow()
+  ).id;
+}
+
+async function confirmationJobs(id: string) {
+  return ctx.db
+    .selectFrom('outbox')
+    .select('job_id')
+    .where('job_name', '=', 'send-confirmation')
+    .where('payload', '@>', { subscriberId: id })
+    .execute();
+}
+
+const countEvents = async (id: string) =>
+  Number(
+    (
+      await ctx.db
+        .selectFrom('consent_events')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('subscriber_id', '=', id)
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+
+describe('subscriber rules (fixes)', () => {
+  it('sends at most one confirmation per 10 minutes, also to an address that unsubscribed', async () => {
+    expect(await signup('terugkeer@voorbeeld.test')).toBe('confirmation-sent');
+    const id = await idOf('terugkeer@voorbeeld.test');
+    await ctx.db.transaction().execute((t) => confirmSubscription(t, clock, id, evidence));
+    await ctx.db
+      .transaction()
+      .execute((t) => unsubscribe(t, clock, id, { topicId: null, everything: true }, evidence));
+    // Within ten minutes of the first confirmation: nothing new.
+    expect(await signup('terugkeer@voorbeeld.test')).toBe('throttled');
+    expect(await confirmationJobs(id)).toHaveLength(1);
+    clock.advance(11 * 60 * 1000);
+    expect(await signup('terugkeer@voorbeeld.test')).toBe('confirmation-sent');
+    expect(await confirmationJobs(id)).toHaveLength(2);
+  });
+
+  it('unsubscribing a bounced address twice records one withdrawal', async () => {
+    expect(await signup('stuitert@voorbeeld.test')).toBe('confirmation-sent');
+    const id = await idOf('stuitert@voorbeeld.test');
+    await ctx.db.updateTable('subscribers').set({ status: 'bounced' }).where('id', '=', id).execute();
+    const first = await ctx.db
+      .transaction()
+      .execute((t) => unsubscribe(t, clock, id, { topicId: null, everything: true }, evidence));
+    const events = await countEvents(id);
+    const second = await ctx.db
+      .transaction()
+      .execute((t) => unsubscribe(t, clock, id, { topicId: null, everything: true }, evidence));
+    expect(first.changed).toBe(true);
+    expect(second.changed).toBe(false);
+    expect(await countEvents(id)).toBe(events);
+    expect(second.subscriber.status).toBe('bounced');
+  });
+
+  it('saving unchanged preferences with topic ids ≥ 10 records no change', async () => {
+    for (let i = 0; i < 10; i++) {
+      await ctx.db
+        .insertInto('topics')
+        .values({ slug: `extra-${i}`, name_nl: `Extra ${i}`, name_en: `Extra ${i}` })
+        .execute();
+    }
+    // Ids 2 and ≥ 10: in text order '1x' sorts before '2'.
+    const slugs = ['artikelen', 'extra-9'];
+    expect(await signup('veel@voorbeeld.test', slugs)).toBe('confirmation-sent');
+    const id = await idOf('veel@voorbeeld.test');
+    await ctx.db.transaction().execute((t) => confirmSubscription(t, clock, id, evidence));
+    const events = await countEvents(id);
+    await ctx.db
+      .transaction()
+      .execute((t) => updatePreferences(t, clock, id, { topics: slugs, locale: 'nl' }, evidence));
+    expect(await countEvents(id)).toBe(events);
+    const changed = await ctx.db
+      .selectFrom('outbox')
+      .select('job_id')
+      .where('job_name', '=', 'send-preferences-changed')
+      .where('payload', '@>', { subscriberId: id })
+      .execute();
+    expect(changed).toHaveLength(0);
+  });
+
+  it('treats a number too large for an id as an unknown topic, and refuses internal topics at signup', async () => {
+    await expect(resolveTopics(ctx.db, ['99999999999999999999999'])).rejects.toBeInstanceOf(Invalid);
+    await ctx.db
+      .insertInto('topics')
+      .values({ slug: 'alleen-partners', name_nl: 'Partners', name_en: 'Partners', public: false })
+      .execute();
+    expect(await resolveTopics(ctx.db, ['alleen-partners'])).toHaveLength(1);
+    await expect(signup('intern@voorbeeld.test', ['alleen-partners'])).rejects.toBeInstanceOf(Invalid);
+  });
+
+  it('resends a confirmation only to a pending address, at most once per 10 minutes', async () => {
+    expect(await signup('opnieuw@voorbeeld.test')).toBe('confirmation-sent');
+    const id = await idOf('opnieuw@voorbeeld.test');
+    const resend = () => ctx.db.transaction().execute((t) => resendConfirmation(t, clock, id));
+    expect(await resend()).toBe('throttled');
+    clock.advance(11 * 60 * 1000);
+    expect(await resend()).toBe('confirmation-sent');
+    expect((await confirmationJobs(id)).map((j) => j.job_id)).toEqual([
+      `confirmation-${id}-1`,
+      `confirmation-${id}-2`,
+    ]);
+    await ctx.db.transaction().execute((t) => confirmSubscription(t, clock, id, evidence));
+    clock.advance(11 * 60 * 1000);
+    expect(await resend()).toBe('not-pending');
+  });
+});
