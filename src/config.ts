@@ -92,6 +92,9 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
 });
 
+/** Every variable thuispost reads (documented in README.md and .env.example; a test checks). */
+export const ENV_VARIABLES = Object.keys(envSchema.shape);
+
 export type Env = Record<string, string | undefined>;
 
 export interface Config {

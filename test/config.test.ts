@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, ENV_VARIABLES, loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
   it('gives working defaults for an empty environment', () => {
@@ -59,5 +60,16 @@ describe('loadConfig', () => {
     const config = loadConfig({ DATABASE_URL: '', RESEND_API_KEY: ' ', PUBLIC_BASE_URL: '' });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.resend.apiKey).toBeUndefined();
+  });
+});
+
+describe('documentation of the configuration', () => {
+  it('lists every variable in the README table and in .env.example', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const example = readFileSync('.env.example', 'utf8');
+    for (const name of ENV_VARIABLES) {
+      expect(readme, `README.md documents ${name}`).toContain(`\`${name}\``);
+      expect(example, `.env.example lists ${name}`).toMatch(new RegExp(`^${name}=`, 'm'));
+    }
   });
 });
