@@ -291,6 +291,14 @@ export async function eraseSubscriber(tx: DbOrTx, id: string, source: string): P
     .executeTakeFirst();
   if (!subscriber) throw new NotFound('No such subscriber.');
   await suppress(tx, subscriber.email, 'erased', source);
+  // Provider events carry the address in their payload; delivery rows stay as anonymous counts.
+  await tx
+    .deleteFrom('provider_events')
+    .where('provider_message_id', 'in', (eb) =>
+      eb.selectFrom('deliveries').select('provider_message_id').where('subscriber_id', '=', id).where('provider_message_id', 'is not', null),
+    )
+    .execute();
+  await tx.updateTable('deliveries').set({ email: null }).where('subscriber_id', '=', id).execute();
   await tx.deleteFrom('emails').where('to_address', '=', subscriber.email).execute();
   await tx.deleteFrom('dev_mailbox').where(sql<boolean>`${subscriber.email} = any(to_addresses)`).execute();
   // consent_events and subscriptions go with the row (ON DELETE CASCADE).
