@@ -5,6 +5,7 @@ import type { Principal } from './auth.js';
 import { EDITION_BATCHES_QUEUE, EDITIONS_QUEUE, type EditionView, getEdition } from './editions.js';
 import { Conflict } from './errors.js';
 import { enqueue } from './outbox.js';
+import { applyEarlyEvents } from './provider-events.js';
 
 /** Resend's batch endpoint takes at most 100 emails. */
 export const BATCH_SIZE = 100;
@@ -168,6 +169,8 @@ export async function closeBatch(tx: DbOrTx, editionId: string, batchNo: number,
       update deliveries d set status = 'sent', provider_message_id = v.message_id, sent_at = ${now}, updated_at = ${now}
         from unnest(${sent.map((o) => o.deliveryId)}::bigint[], ${sent.map((o) => o.messageId)}::text[]) as v(id, message_id)
        where d.id = v.id and d.status = 'queued'`.execute(tx);
+    // A webhook can beat this commit; events stored before the ids were known apply now.
+    await applyEarlyEvents(tx, sent.map((o) => o.messageId), now);
   }
   for (const outcome of failed) {
     await tx

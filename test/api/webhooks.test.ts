@@ -299,6 +299,30 @@ describe('POST /webhooks/resend: signature and idempotency', () => {
 });
 
 describe('POST /webhooks/resend: effects', () => {
+  it('a hard bounce or complaint on a transactional email (e.g. the welcome) suppresses too', async () => {
+    const [bounced, complained] = ['welkom-bounce@voorbeeld.test', 'welkom-klacht@voorbeeld.test'];
+    const sub = await ctx.db
+      .insertInto('subscribers')
+      .values({ email: complained, status: 'active', source: 'form' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    for (const [to, messageId] of [[bounced, `tx-b-${unique()}`], [complained, `tx-c-${unique()}`]] as const) {
+      await ctx.db
+        .insertInto('emails')
+        .values({ kind: 'welcome', to_address: to, subject: 's', html: 'h', text: 't', headers: '{}', status: 'sent', provider_message_id: messageId })
+        .execute();
+      const event =
+        to === bounced
+          ? resendEvent('email.bounced', messageId, { bounce: { type: 'Permanent', message: '550 user unknown' } })
+          : resendEvent('email.complained', messageId);
+      expect((await post(signed(event))).status).toBe(200);
+    }
+    expect(await suppression(bounced)).toMatchObject({ reason: 'bounced' });
+    expect(await suppression(complained)).toMatchObject({ reason: 'complained' });
+    expect((await subscriber(sub.id)).status).toBe('complained');
+  });
+
+
   it('hard bounce: delivery bounced with the reason, subscriber bounced and suppressed', async () => {
     const editionId = await insertEdition();
     const r = await insertRecipient(editionId);
