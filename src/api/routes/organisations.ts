@@ -1,5 +1,4 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { audit } from '../../domain/audit.js';
 import {
   createOrganisation,
   deleteOrganisation,
@@ -8,6 +7,7 @@ import {
   ORGANISATION_KINDS,
   updateOrganisation,
 } from '../../domain/organisations.js';
+import { audited } from '../audited.js';
 import type { AppEnv } from '../deps.js';
 import { apiRoute, IdParam, jsonContent } from '../openapi.js';
 
@@ -71,10 +71,9 @@ export function organisationRoutes() {
     }),
     async (c) => {
       const input = c.req.valid('json');
-      const row = await c.var.deps.db.transaction().execute(async (tx) => {
-        const created = await createOrganisation(tx, input);
-        await audit(tx, c.var.principal, 'organisation.create', `organisation:${created.id}`);
-        return created;
+      const row = await audited(c, (tx) => createOrganisation(tx, input), {
+        action: 'organisation.create',
+        target: (o) => `organisation:${o.id}`,
       });
       return c.json(toJson(row), 201);
     },
@@ -108,10 +107,9 @@ export function organisationRoutes() {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const row = await c.var.deps.db.transaction().execute(async (tx) => {
-        const updated = await updateOrganisation(tx, id, c.req.valid('json'));
-        await audit(tx, c.var.principal, 'organisation.update', `organisation:${id}`);
-        return updated;
+      const row = await audited(c, (tx) => updateOrganisation(tx, id, c.req.valid('json')), {
+        action: 'organisation.update',
+        target: `organisation:${id}`,
       });
       return c.json(toJson(row), 200);
     },
@@ -129,9 +127,9 @@ export function organisationRoutes() {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      await c.var.deps.db.transaction().execute(async (tx) => {
-        await deleteOrganisation(tx, id);
-        await audit(tx, c.var.principal, 'organisation.delete', `organisation:${id}`);
+      await audited(c, (tx) => deleteOrganisation(tx, id), {
+        action: 'organisation.delete',
+        target: `organisation:${id}`,
       });
       return c.body(null, 204);
     },

@@ -12,6 +12,7 @@ import {
   type SubscriberSummary,
   updateSubscriber,
 } from '../../domain/subscriber-admin.js';
+import { audited } from '../audited.js';
 import type { AppEnv } from '../deps.js';
 import { apiRoute, IdParam, jsonContent } from '../openapi.js';
 
@@ -141,18 +142,23 @@ export function subscriberRoutes() {
     async (c) => {
       const input = c.req.valid('json');
       const principal = c.var.principal!;
-      const subscriber = await c.var.deps.db.transaction().execute(async (tx) => {
-        const created = await createSubscriber(
-          tx,
-          c.var.deps.clock,
-          { ...input, source: principal.via === 'token' ? 'api' : 'editor' },
-          evidenceOf(c),
-        );
-        await audit(tx, principal, 'subscriber.create', `subscriber:${created.id}`, {
-          lawfulBasis: input.lawfulBasis,
-        });
-        return created;
-      });
+      const subscriber = await audited(
+        c,
+        (tx) =>
+          createSubscriber(
+            tx,
+            c.var.deps.clock,
+            { ...input, source: principal.via === 'token' ? 'api' : 'editor' },
+            evidenceOf(c),
+          ),
+        {
+          action: 'subscriber.create',
+          target: (created) => `subscriber:${created.id}`,
+          details: {
+            lawfulBasis: input.lawfulBasis,
+          },
+        },
+      );
       return c.json(toJson(subscriber), 201);
     },
   );
@@ -183,13 +189,15 @@ export function subscriberRoutes() {
     async (c) => {
       const { id } = c.req.valid('param');
       const changes = c.req.valid('json');
-      const subscriber = await c.var.deps.db.transaction().execute(async (tx) => {
-        const updated = await updateSubscriber(tx, c.var.deps.clock, id, changes, evidenceOf(c));
-        await audit(tx, c.var.principal, 'subscriber.update', `subscriber:${id}`, {
-          fields: Object.keys(changes),
-        });
-        return updated;
-      });
+      const subscriber = await audited(
+        c,
+        (tx) => updateSubscriber(tx, c.var.deps.clock, id, changes, evidenceOf(c)),
+        {
+          action: 'subscriber.update',
+          target: `subscriber:${id}`,
+          details: { fields: Object.keys(changes) },
+        },
+      );
       return c.json(toJson(subscriber), 200);
     },
   );
@@ -206,9 +214,9 @@ export function subscriberRoutes() {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      await c.var.deps.db.transaction().execute(async (tx) => {
-        await eraseSubscriber(tx, id, evidenceOf(c).source);
-        await audit(tx, c.var.principal, 'subscriber.erase', `subscriber:${id}`);
+      await audited(c, (tx) => eraseSubscriber(tx, id, evidenceOf(c).source), {
+        action: 'subscriber.erase',
+        target: `subscriber:${id}`,
       });
       return c.body(null, 204);
     },

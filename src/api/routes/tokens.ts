@@ -2,6 +2,7 @@ import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { audit } from '../../domain/audit.js';
 import { createApiToken, listApiTokens, revokeApiToken } from '../../domain/auth.js';
 import { getUser } from '../../domain/users.js';
+import { audited } from '../audited.js';
 import type { AppEnv } from '../deps.js';
 import { apiRoute, IdParam } from '../openapi.js';
 
@@ -119,9 +120,9 @@ export function tokenRoutes() {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      await c.var.deps.db.transaction().execute(async (tx) => {
-        await revokeApiToken(tx, c.var.deps.clock, c.var.principal!, id);
-        await audit(tx, c.var.principal, 'token.revoke', `token:${id}`);
+      await audited(c, (tx) => revokeApiToken(tx, c.var.deps.clock, c.var.principal!, id), {
+        action: 'token.revoke',
+        target: `token:${id}`,
       });
       return c.body(null, 204);
     },

@@ -1,8 +1,8 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Selectable } from 'kysely';
 import type { TopicsTable } from '../../db/schema.js';
-import { audit } from '../../domain/audit.js';
 import { createTopic, deleteTopic, getTopic, listTopics, updateTopic } from '../../domain/topics.js';
+import { audited } from '../audited.js';
 import type { AppEnv } from '../deps.js';
 import { apiRoute, IdParam, jsonContent } from '../openapi.js';
 
@@ -88,10 +88,9 @@ export function topicRoutes() {
       responses: { 201: { description: 'Created', content: jsonContent(TopicSchema) } },
     }),
     async (c) => {
-      const row = await c.var.deps.db.transaction().execute(async (tx) => {
-        const created = await createTopic(tx, c.req.valid('json'));
-        await audit(tx, c.var.principal, 'topic.create', `topic:${created.id}`);
-        return created;
+      const row = await audited(c, (tx) => createTopic(tx, c.req.valid('json')), {
+        action: 'topic.create',
+        target: (t) => `topic:${t.id}`,
       });
       return c.json(toJson(row), 201);
     },
@@ -128,10 +127,9 @@ export function topicRoutes() {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const row = await c.var.deps.db.transaction().execute(async (tx) => {
-        const updated = await updateTopic(tx, id, c.req.valid('json'));
-        await audit(tx, c.var.principal, 'topic.update', `topic:${id}`);
-        return updated;
+      const row = await audited(c, (tx) => updateTopic(tx, id, c.req.valid('json')), {
+        action: 'topic.update',
+        target: `topic:${id}`,
       });
       return c.json(toJson(row), 200);
     },
@@ -149,10 +147,7 @@ export function topicRoutes() {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      await c.var.deps.db.transaction().execute(async (tx) => {
-        await deleteTopic(tx, id);
-        await audit(tx, c.var.principal, 'topic.delete', `topic:${id}`);
-      });
+      await audited(c, (tx) => deleteTopic(tx, id), { action: 'topic.delete', target: `topic:${id}` });
       return c.body(null, 204);
     },
   );

@@ -1,6 +1,7 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { audit } from '../../domain/audit.js';
 import { createUser, getUser, listUsers, passwordSchema, updateUser } from '../../domain/users.js';
+import { audited } from '../audited.js';
 import type { AppEnv } from '../deps.js';
 import { apiRoute, IdParam } from '../openapi.js';
 import { UserSchema, userJson } from './auth.js';
@@ -58,10 +59,10 @@ export function userRoutes() {
     }),
     async (c) => {
       const input = c.req.valid('json');
-      const user = await c.var.deps.db.transaction().execute(async (tx) => {
-        const created = await createUser(tx, input);
-        await audit(tx, c.var.principal, 'user.create', `user:${created.id}`, { role: created.role });
-        return created;
+      const user = await audited(c, (tx) => createUser(tx, input), {
+        action: 'user.create',
+        target: (created) => `user:${created.id}`,
+        details: (created) => ({ role: created.role }),
       });
       return c.json(userJson(user), 201);
     },
