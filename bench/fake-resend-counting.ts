@@ -28,7 +28,9 @@ function argument(name: string): string | undefined {
 
 const rate = Number(argument('rate') ?? process.env.FAKE_RESEND_RATE ?? 0);
 if (!Number.isFinite(rate) || rate < 0) {
-  process.stderr.write('fake-resend-counting: --rate must be a number of requests per second ≥ 0 (0: unlimited)\n');
+  process.stderr.write(
+    'fake-resend-counting: --rate must be a number of requests per second ≥ 0 (0: unlimited)\n',
+  );
   process.exit(2);
 }
 
@@ -126,11 +128,16 @@ function rateHeaders(): Record<string, string> {
 }
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  });
   res.end(body);
 }
 
-const error = (status: number, name: string, message: string) => JSON.stringify({ name, message, statusCode: status });
+const error = (status: number, name: string, message: string) =>
+  JSON.stringify({ name, message, statusCode: status });
 
 interface Message {
   from?: unknown;
@@ -144,12 +151,18 @@ function validate(messages: unknown[]): string | null {
   if (messages.length === 0 || messages.length > 100) return 'a batch holds 1 to 100 emails';
   for (const message of messages as Message[]) {
     if (typeof message !== 'object' || message === null) return 'an email must be an object';
-    if (typeof message.from !== 'string' || typeof message.subject !== 'string') return 'from and subject are required';
+    if (typeof message.from !== 'string' || typeof message.subject !== 'string')
+      return 'from and subject are required';
     const to = Array.isArray(message.to) ? message.to : [message.to];
-    if (to.length === 0 || to.length > 50 || !to.every((address) => typeof address === 'string' && address.includes('@'))) {
+    if (
+      to.length === 0 ||
+      to.length > 50 ||
+      !to.every((address) => typeof address === 'string' && address.includes('@'))
+    ) {
       return 'Invalid `to` field';
     }
-    if (typeof message.html !== 'string' && typeof message.text !== 'string') return 'html or text is required';
+    if (typeof message.html !== 'string' && typeof message.text !== 'string')
+      return 'html or text is required';
   }
   return null;
 }
@@ -182,12 +195,17 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const token = takeToken();
   if (!token.ok) {
     stats.rateLimited++;
-    return send(res, 429, error(429, 'rate_limit_exceeded', 'Too many requests. You can only make so many requests per second.'), {
-      'retry-after': String(Math.max(1, Math.ceil(token.waitSeconds))),
-      'ratelimit-limit': String(rate),
-      'ratelimit-remaining': '0',
-      'ratelimit-reset': String(Math.max(1, Math.ceil(token.waitSeconds))),
-    });
+    return send(
+      res,
+      429,
+      error(429, 'rate_limit_exceeded', 'Too many requests. You can only make so many requests per second.'),
+      {
+        'retry-after': String(Math.max(1, Math.ceil(token.waitSeconds))),
+        'ratelimit-limit': String(rate),
+        'ratelimit-remaining': '0',
+        'ratelimit-reset': String(Math.max(1, Math.ceil(token.waitSeconds))),
+      },
+    );
   }
 
   stats.bodyBytes += raw.length;
@@ -199,7 +217,15 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     if (previous) {
       if (previous.bodyHash !== bodyHash) {
         stats.conflicts++;
-        return send(res, 409, error(409, 'invalid_idempotent_request', 'Same idempotency key used with a different request body.'));
+        return send(
+          res,
+          409,
+          error(
+            409,
+            'invalid_idempotent_request',
+            'Same idempotency key used with a different request body.',
+          ),
+        );
       }
       stats.replays++;
       if (!replayed.has(key)) {

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { httpBenchmarks, relayBenchmarks } from './foundation.bench.js';
 import { type BenchResult, startBenchEnv, writeResults } from './harness.js';
+import { importBenchmarks } from './import.bench.js';
+import { sendBenchmarks } from './send.bench.js';
 
 /**
  * `npm run bench`: runs every benchmark against real Postgres and Redis and writes
@@ -9,7 +11,7 @@ import { type BenchResult, startBenchEnv, writeResults } from './harness.js';
 const env = await startBenchEnv();
 const results: BenchResult[] = [];
 try {
-  for (const bench of [httpBenchmarks, relayBenchmarks]) {
+  for (const bench of [httpBenchmarks, relayBenchmarks, sendBenchmarks, importBenchmarks]) {
     const figures = await bench(env);
     for (const figure of figures) {
       const goal = figure.goal ? ` — goal ${figure.goal.met ? 'met' : 'NOT met'}: ${figure.goal.text}` : '';

@@ -30,7 +30,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await sql`create unique index linkedin_connections_current_key on linkedin_connections ((true)) where status in ('active', 'broken')`.execute(db);
+  await sql`create unique index linkedin_connections_current_key on linkedin_connections ((true)) where status in ('active', 'broken')`.execute(
+    db,
+  );
 
   await db.schema
     .createTable('linkedin_oauth_states')

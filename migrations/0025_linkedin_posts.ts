@@ -10,7 +10,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('linkedin_posts')
     .addColumn('id', 'bigint', (c) => c.primaryKey().generatedAlwaysAsIdentity())
-    .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('edition', 'article', 'document', 'custom')`))
+    .addColumn('kind', 'text', (c) =>
+      c.notNull().check(sql`kind in ('edition', 'article', 'document', 'custom')`),
+    )
     .addColumn('edition_id', 'bigint', (c) => c.references('editions.id').onDelete('set null'))
     .addColumn('commentary', 'text', (c) => c.notNull())
     .addColumn('link', 'text', (c) => c.notNull())
@@ -22,7 +24,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       c
         .notNull()
         .defaultTo('draft')
-        .check(sql`status in ('draft', 'scheduled', 'publishing', 'published', 'failed', 'held', 'cancelled')`),
+        .check(
+          sql`status in ('draft', 'scheduled', 'publishing', 'published', 'failed', 'held', 'cancelled')`,
+        ),
     )
     .addColumn('schedule_version', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('post_urn', 'text')
@@ -45,9 +49,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
   // One announcement per edition, whatever happens to the job that creates it.
-  await sql`create unique index linkedin_posts_edition_key on linkedin_posts (edition_id) where kind = 'edition' and edition_id is not null`.execute(db);
-  await sql`create unique index linkedin_posts_urn_key on linkedin_posts (post_urn) where post_urn is not null`.execute(db);
-  await db.schema.createIndex('linkedin_posts_status_idx').on('linkedin_posts').columns(['status', 'scheduled_at']).execute();
+  await sql`create unique index linkedin_posts_edition_key on linkedin_posts (edition_id) where kind = 'edition' and edition_id is not null`.execute(
+    db,
+  );
+  await sql`create unique index linkedin_posts_urn_key on linkedin_posts (post_urn) where post_urn is not null`.execute(
+    db,
+  );
+  await db.schema
+    .createIndex('linkedin_posts_status_idx')
+    .on('linkedin_posts')
+    .columns(['status', 'scheduled_at'])
+    .execute();
 
   await db.schema
     .createTable('linkedin_post_attempts')
@@ -61,5 +73,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('dry_run', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('linkedin_post_attempts_post_idx').on('linkedin_post_attempts').columns(['post_id', 'id']).execute();
+  await db.schema
+    .createIndex('linkedin_post_attempts_post_idx')
+    .on('linkedin_post_attempts')
+    .columns(['post_id', 'id'])
+    .execute();
 }

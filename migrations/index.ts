@@ -25,6 +25,9 @@ import * as m0023 from './0023_delivery_batch_attempts.js';
 import * as m0024 from './0024_linkedin_connections.js';
 import * as m0025 from './0025_linkedin_posts.js';
 import * as m0026 from './0026_linkedin_dry_run_feed.js';
+import * as m0027 from './0027_document_categories.js';
+import * as m0028 from './0028_documents.js';
+import * as m0029 from './0029_editions_archive_idx.js';
 
 /**
  * Every migration, in order. A static list (rather than reading the folder) so that the Workers
@@ -57,4 +60,7 @@ export const migrations: Record<string, Migration> = {
   '0024_linkedin_connections': m0024,
   '0025_linkedin_posts': m0025,
   '0026_linkedin_dry_run_feed': m0026,
+  '0027_document_categories': m0027,
+  '0028_documents': m0028,
+  '0029_editions_archive_idx': m0029,
 };

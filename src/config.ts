@@ -43,6 +43,9 @@ const emailFrom = z
     'must be an address like "Thuispost <nieuwsbrief@example.org>" or "nieuwsbrief@example.org"',
   );
 
+/** A recent LinkedIn API version (LinkedIn supports each for about a year; health warns after 10 months). */
+export const DEFAULT_LINKEDIN_VERSION = '202607';
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: port.default(3000),
@@ -78,6 +81,7 @@ const envSchema = z.object({
     z.string().startsWith('whsec_', 'must start with whsec_ (copy it from the Resend dashboard)').optional(),
   ),
   LINKEDIN_API_BASE_URL: url(['http:', 'https:'], 'an http(s) URL').default('https://api.linkedin.com'),
+  LINKEDIN_OAUTH_BASE_URL: url(['http:', 'https:'], 'an http(s) URL').default('https://www.linkedin.com'),
   LINKEDIN_ACCESS_TOKEN: optionalString,
   LINKEDIN_ORGANIZATION_ID: optionalString.pipe(
     z.string().regex(/^\d+$/, 'must be the numeric organisation id').optional(),
@@ -86,8 +90,11 @@ const envSchema = z.object({
   LINKEDIN_CLIENT_SECRET: optionalString,
   LINKEDIN_VERSION: z
     .string()
-    .regex(/^20\d\d(0[1-9]|1[0-2])$/, 'must be a LinkedIn API version as YYYYMM, e.g. 202510')
-    .default('202510'),
+    .regex(
+      /^20\d\d(0[1-9]|1[0-2])$/,
+      `must be a LinkedIn API version as YYYYMM, e.g. ${DEFAULT_LINKEDIN_VERSION}`,
+    )
+    .default(DEFAULT_LINKEDIN_VERSION),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
 });
@@ -124,6 +131,8 @@ export interface Config {
   };
   linkedin: {
     apiBaseUrl: string;
+    /** Host of the OAuth endpoints (/oauth/v2/authorization, /oauth/v2/accessToken). */
+    oauthBaseUrl: string;
     accessToken: string | undefined;
     organizationId: string | undefined;
     clientId: string | undefined;
@@ -191,7 +200,11 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     appSecret: e.APP_SECRET,
-    previousAppSecrets: e.APP_SECRET_PREVIOUS ? e.APP_SECRET_PREVIOUS.split(',').map((v) => v.trim()).filter(Boolean) : [],
+    previousAppSecrets: e.APP_SECRET_PREVIOUS
+      ? e.APP_SECRET_PREVIOUS.split(',')
+          .map((v) => v.trim())
+          .filter(Boolean)
+      : [],
     siteOrigins: e.SITE_ORIGINS ? e.SITE_ORIGINS.split(',').map((v) => v.trim()) : [],
     dataDir: path.resolve(cwd, e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
@@ -204,6 +217,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     },
     linkedin: {
       apiBaseUrl: e.LINKEDIN_API_BASE_URL.replace(/\/+$/, ''),
+      oauthBaseUrl: e.LINKEDIN_OAUTH_BASE_URL.replace(/\/+$/, ''),
       accessToken: e.LINKEDIN_ACCESS_TOKEN,
       organizationId: e.LINKEDIN_ORGANIZATION_ID,
       clientId: e.LINKEDIN_CLIENT_ID,

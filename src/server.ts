@@ -2,7 +2,9 @@ import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { createApp } from './api/app.js';
 import { issueSetupToken } from './domain/auth.js';
+import { linkedinReadiness } from './domain/linkedin.js';
 import { logSenderHealth } from './domain/sender-health.js';
+import { linkedinAppConfig } from './infra/linkedin-config.js';
 import { exitOnStartupError, handleSignals } from './infra/process.js';
 import { redisObservers, startRuntime } from './infra/runtime.js';
 import { runBackground } from './jobs/run-workers.js';
@@ -23,6 +25,7 @@ try {
   });
   const { config, database, logger } = runtime;
   const senderDomains = resendSenderDomains(config.resend);
+  const observers = redisObservers(runtime);
   const app = createApp({
     db: database.db,
     clock: runtime.clock,
@@ -39,7 +42,12 @@ try {
     },
     senderDomains,
     clientIp: (c) => getConnInfo(c).remote.address ?? 'unknown',
-    ...redisObservers(runtime),
+    ...observers,
+    readinessChecks: {
+      ...observers.readinessChecks,
+      linkedin: () => linkedinReadiness(database.db, config.linkedin, runtime.clock.now()),
+    },
+    linkedin: linkedinAppConfig(config),
   });
   if (!apiOnly) await runBackground(runtime);
 

@@ -4,6 +4,7 @@ import { type App, createApp } from './api/app.js';
 import type { AppDeps } from './api/deps.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDb, type Db, type DbHandle } from './db/connection.js';
+import { linkedinAppConfig } from './infra/linkedin-config.js';
 import { createLogger, type Logger } from './infra/logger.js';
 import { createMetricsRegistry } from './infra/metrics.js';
 import { systemClock } from './providers/clock.js';
@@ -115,6 +116,7 @@ function buildIsolate(env: WorkerEnv): Isolate {
       }),
     },
     clientIp: (c) => c.req.header('cf-connecting-ip') ?? 'unknown',
+    linkedin: linkedinAppConfig({ ...config, appSecret }),
   };
   return { app: createApp(deps), logger };
 }

@@ -5,13 +5,17 @@ import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { httpRequestDuration } from '../infra/metrics.js';
 import { adminPages, mailboxPages } from '../web/admin.js';
+import { linkedinAdminPages, linkedinDevPages } from '../web/linkedin.js';
 import { publicPages } from '../web/public/routes.js';
+import { DOCUMENT_FILE_PATH, sitePages } from '../web/public/site.js';
 import type { AppDeps, AppEnv } from './deps.js';
 import { loadPrincipal } from './middleware/auth.js';
 import { errorToProblem, problem, validationProblem } from './problem.js';
 import { authRoutes } from './routes/auth.js';
 import { docsRoutes } from './routes/docs.js';
+import { DOCUMENT_UPLOAD_PATH, documentCategoryRoutes, documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
+import { linkedinRoutes } from './routes/linkedin.js';
 import { IMPORT_UPLOAD_PATH, importRoutes } from './routes/imports.js';
 import { editionStatsRoutes } from './routes/edition-stats.js';
 import { editionRoutes } from './routes/editions.js';
@@ -73,13 +77,23 @@ export function createApp(deps: AppDeps) {
     referrerPolicy: 'strict-origin-when-cross-origin',
   });
   // Stored email HTML is served under a stricter, sandboxing policy of its own (see web/admin.tsx).
-  app.use('*', (c, next) => (OWN_SECURITY_HEADERS.test(c.req.path) ? next() : defaultSecureHeaders(c, next)));
+  // Public document files set their own (see web/public/site.tsx serveFile).
+  app.use('*', (c, next) =>
+    OWN_SECURITY_HEADERS.test(c.req.path) || DOCUMENT_FILE_PATH.test(c.req.path)
+      ? next()
+      : defaultSecureHeaders(c, next),
+  );
   const defaultBodyLimit = bodyLimit({
     maxSize: deps.config.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     onError: (c) => problem(c, 413, 'Payload too large', 'The request body is too large.'),
   });
   // The CSV import upload streams into Postgres and enforces its own limit (see routes/imports.ts).
-  app.use('*', (c, next) => (IMPORT_UPLOAD_PATH.test(c.req.path) ? next() : defaultBodyLimit(c, next)));
+  // So does the document upload (20 MB, see routes/documents.ts).
+  app.use('*', (c, next) =>
+    IMPORT_UPLOAD_PATH.test(c.req.path) || DOCUMENT_UPLOAD_PATH.test(c.req.path)
+      ? next()
+      : defaultBodyLimit(c, next),
+  );
   for (const prefix of ['/api/v1/*', '/admin', '/admin/*', '/dev/*']) app.use(prefix, loadPrincipal);
 
   app.route('/', healthRoutes());
@@ -95,12 +109,18 @@ export function createApp(deps: AppDeps) {
   app.route('/api/v1/topics', topicRoutes());
   app.route('/api/v1/editions', editionRoutes());
   app.route('/api/v1/editions', editionStatsRoutes());
+  app.route('/api/v1/documents', documentRoutes());
+  app.route('/api/v1/document-categories', documentCategoryRoutes());
+  app.route('/api/v1/linkedin', linkedinRoutes());
   // Public, signed by the provider; outside /api/v1 so no session or CSRF handling applies.
   app.route('/webhooks', webhookRoutes());
+  app.route('/admin/linkedin', linkedinAdminPages());
   app.route('/admin', adminPages());
+  app.route('/dev/linkedin', linkedinDevPages());
   app.route('/dev/mailbox', mailboxPages());
   app.route('/', docsRoutes());
   app.route('/', publicPages());
+  app.route('/', sitePages());
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

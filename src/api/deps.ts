@@ -39,6 +39,8 @@ export interface AppDeps {
   senderDomains?: import('../providers/sender-domains.js').SenderDomains;
   /** Called by GET /metrics before collecting, e.g. to refresh queue depth gauges. */
   beforeMetrics?: () => Promise<void>;
+  /** LinkedIn connect flow, health and dry-run feed (see src/infra/linkedin-config.ts); absent: LinkedIn pages say it is not set up. */
+  linkedin?: import('../infra/linkedin-config.js').LinkedInAppConfig;
 }
 
 export type AppEnv = {

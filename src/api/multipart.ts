@@ -73,7 +73,9 @@ function parsePartHeaders(block: Buffer): MultipartPartInfo {
     else if (name === 'content-type') contentType = value;
   }
   if (!disposition || !/^form-data\b/i.test(disposition)) {
-    throw new MultipartError('Every part of a multipart/form-data body needs Content-Disposition: form-data.');
+    throw new MultipartError(
+      'Every part of a multipart/form-data body needs Content-Disposition: form-data.',
+    );
   }
   const params = headerParams(disposition);
   const name = params.get('name');
@@ -99,7 +101,8 @@ export async function readMultipart(
     if (bytes.length === 0) return;
     if (field) {
       field.size += bytes.length;
-      if (field.size > MAX_FIELD_BYTES) throw new MultipartError(`The form field "${field.name}" is too long.`);
+      if (field.size > MAX_FIELD_BYTES)
+        throw new MultipartError(`The form field "${field.name}" is too long.`);
       field.parts.push(Buffer.from(bytes));
     } else if (sink) {
       await sink.write(bytes);
@@ -107,6 +110,7 @@ export async function readMultipart(
   };
 
   const reader = body.getReader();
+  let failed = true;
   try {
     for (;;) {
       let progress = true;
@@ -140,7 +144,8 @@ export async function readMultipart(
         } else if (state === 'headers') {
           const end = buffer.indexOf(HEADER_END);
           if (end === -1) {
-            if (buffer.length > MAX_HEADER_BYTES) throw new MultipartError('The headers of a multipart part are too long.');
+            if (buffer.length > MAX_HEADER_BYTES)
+              throw new MultipartError('The headers of a multipart part are too long.');
           } else {
             if (++parts > MAX_PARTS) throw new MultipartError('The form has too many parts.');
             const info = parsePartHeaders(buffer.subarray(0, end));
@@ -170,13 +175,18 @@ export async function readMultipart(
           }
         }
       }
-      if (state === 'done') break;
+      if (state === 'done') {
+        // Read the epilogue to the end (a few bytes at most), rather than cancelling the body.
+        while (!(await reader.read()).done) {}
+        break;
+      }
       const { done, value } = await reader.read();
       if (done) throw new MultipartError('The multipart/form-data body ended before its closing boundary.');
       const chunk = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
       buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
     }
+    failed = false;
   } finally {
-    await reader.cancel().catch(() => undefined);
+    if (failed) await reader.cancel().catch(() => undefined);
   }
 }

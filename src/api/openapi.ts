@@ -60,8 +60,10 @@ export function apiRoute<const R extends AccessRouteConfig>(config: R) {
   const { access, ...rest } = config;
   const middleware: MiddlewareHandler<AppEnv>[] = [];
   if (access !== 'public') middleware.push(requireRole(access));
-  const hasJsonBody = rest.request?.body?.content && 'application/json' in rest.request.body.content;
-  if (hasJsonBody) middleware.push(requireJson);
+  const content = rest.request?.body?.content;
+  const hasJsonBody = content && 'application/json' in content;
+  // A route that also takes multipart/form-data (a file upload) checks the content type itself.
+  if (hasJsonBody && !('multipart/form-data' in content)) middleware.push(requireJson);
   return createRoute({
     ...rest,
     middleware,

@@ -427,7 +427,54 @@ export interface LinkedInDryRunFeedTable {
   created_at: DefaultedTimestamp;
 }
 
+export type DocumentKind = 'file' | 'link';
+export type DocumentFormat = 'pdf' | 'docx' | 'xlsx' | 'pptx' | 'odt' | 'ods';
+
+/** Categories of the public documents page (see migrations/0027_document_categories.ts). */
+export interface DocumentCategoriesTable {
+  id: GeneratedAlways<string>;
+  slug: string;
+  name_nl: string;
+  name_en: string;
+  position: Generated<number>;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+/** A document on the public site: an uploaded file or a link (see migrations/0028_documents.ts). */
+export interface DocumentsTable {
+  id: Generated<string>;
+  category_id: string;
+  kind: DocumentKind;
+  title: string;
+  slug: string;
+  summary: Generated<string>;
+  /** A Postgres `date`: select it as text (see domain/documents.ts), written as 'YYYY-MM-DD'. */
+  document_date: ColumnType<string, string, string>;
+  url: string | null;
+  file_format: DocumentFormat | null;
+  file_name: string | null;
+  file_size: ColumnType<string | null, number | string | null, number | string | null>;
+  file_sha256: string | null;
+  published_at: Timestamp | null;
+  /** When an editor asked for a LinkedIn post about it (outbox `announce-document-<id>`). */
+  announced_at: Timestamp | null;
+  created_by: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+/** The bytes of an uploaded document, in chunks of about 1 MB. */
+export interface DocumentFilesTable {
+  document_id: string;
+  chunk_no: number;
+  data: ColumnType<Buffer, Uint8Array, never>;
+}
+
 export interface Database {
+  document_categories: DocumentCategoriesTable;
+  documents: DocumentsTable;
+  document_files: DocumentFilesTable;
   linkedin_connections: LinkedInConnectionsTable;
   linkedin_oauth_states: LinkedInOauthStatesTable;
   linkedin_posts: LinkedInPostsTable;

@@ -38,7 +38,12 @@ export const IMPORT_MAX_BYTES = 50 * 1024 * 1024;
 export const IMPORT_CHUNK_BYTES = 1024 * 1024;
 /** One CSV record may not be longer than this (a quote left open would otherwise swallow the file). */
 export const IMPORT_MAX_RECORD_BYTES = 64 * 1024;
-export const LAWFUL_BASES = ['consent', 'legitimate_interest', 'contract', 'public_task'] as const satisfies readonly LawfulBasis[];
+export const LAWFUL_BASES = [
+  'consent',
+  'legitimate_interest',
+  'contract',
+  'public_task',
+] as const satisfies readonly LawfulBasis[];
 export const EXPORT_COLUMNS = ['email', 'name', 'locale', 'topics', 'organisation'] as const;
 
 const HEADER_MAX_BYTES = 64 * 1024;
@@ -47,7 +52,11 @@ const MAX_REPORTED_VALUE = 200;
 
 export class UploadTooLarge extends DomainError {
   constructor() {
-    super(`The file is larger than ${IMPORT_MAX_BYTES / 1024 / 1024} MB; split it into smaller files.`, 413, 'Payload too large');
+    super(
+      `The file is larger than ${IMPORT_MAX_BYTES / 1024 / 1024} MB; split it into smaller files.`,
+      413,
+      'Payload too large',
+    );
   }
 }
 
@@ -180,7 +189,11 @@ export interface InspectedFile {
   estimatedRows: number;
 }
 
-const fileError = (message: string) => new Invalid('The file cannot be imported.', [{ field: 'file', message }]);
+const fileError = (message: string) =>
+  new Invalid('The file cannot be imported.', [{ field: 'file', message }]);
+
+const withoutBom = (bytes: Buffer) =>
+  bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
 
 /**
  * Looks at an upload as it streams past, in constant memory: the first line (the header), whether
@@ -190,6 +203,8 @@ const fileError = (message: string) => new Invalid('The file cannot be imported.
 export class UploadInspector {
   size = 0;
   private newlines = 0;
+  /** Counted only while no LF has been seen: files with old Mac line ends (CR alone). */
+  private carriageReturns = 0;
   private lastByte = -1;
   private readonly head: number[] = [];
   private readonly headerParts: Buffer[] = [];
@@ -207,15 +222,26 @@ export class UploadInspector {
     }
     let newline = view.indexOf(10);
     if (!this.headerDone) {
-      const end = newline === -1 ? view.length : newline;
+      const cr = view.indexOf(13);
+      const ends = [newline, cr].filter((at) => at !== -1);
+      const end = ends.length > 0 ? Math.min(...ends) : view.length;
       this.headerParts.push(Buffer.from(view.subarray(0, end)));
       this.headerBytes += end;
-      if (newline !== -1) this.headerDone = true;
-      else if (this.headerBytes > HEADER_MAX_BYTES) throw fileError('The first line (the column names) is too long.');
+      if (end < view.length) {
+        this.headerDone = true;
+        // Plain ASCII reads the same in either encoding: refuse a wrong header before the rest arrives.
+        const header = withoutBom(Buffer.concat(this.headerParts));
+        if (header.every((byte) => byte < 0x80)) this.columnsOf(header.toString('latin1'));
+      } else if (this.headerBytes > HEADER_MAX_BYTES) {
+        throw fileError('The first line (the column names) is too long.');
+      }
     }
     while (newline !== -1) {
       this.newlines++;
       newline = view.indexOf(10, newline + 1);
+    }
+    if (this.newlines === 0) {
+      for (let at = view.indexOf(13); at !== -1; at = view.indexOf(13, at + 1)) this.carriageReturns++;
     }
     if (this.validUtf8) {
       try {
@@ -226,6 +252,15 @@ export class UploadInspector {
     }
     this.size += view.length;
     this.lastByte = view[view.length - 1]!;
+  }
+
+  private columnsOf(headerLine: string): { separator: ImportSeparator; columns: ColumnMap } {
+    const line = headerLine.replace(/^\uFEFF/, '');
+    if (line.trim() === '') {
+      throw fileError('The first line must name the columns, e.g. email;name;locale;topics;organisation.');
+    }
+    const separator = detectSeparator(line);
+    return { separator, columns: mapHeader(parseHeaderLine(line, separator)) };
   }
 
   private checkSignature(): void {
@@ -255,11 +290,13 @@ export class UploadInspector {
       throw fileError('The file says it is UTF-8 (it starts with a byte order mark) but is not valid UTF-8.');
     }
     const encoding: ImportEncoding = this.validUtf8 ? 'utf-8' : 'windows-1252';
-    const headerLine = new TextDecoder(encoding).decode(header).replace(/^\uFEFF/, '').replace(/\r$/, '');
-    if (headerLine.trim() === '') throw fileError('The first line must name the columns, e.g. email;name;locale;topics;organisation.');
-    const separator = detectSeparator(headerLine);
-    const columns = mapHeader(parseHeaderLine(headerLine, separator));
-    const estimatedRows = Math.max(0, this.newlines + (this.lastByte === 10 ? 0 : 1) - 1);
+    const headerLine = new TextDecoder(encoding)
+      .decode(header)
+      .replace(/^\uFEFF/, '')
+      .replace(/\r$/, '');
+    const { separator, columns } = this.columnsOf(headerLine);
+    const [breaks, last] = this.newlines > 0 ? [this.newlines, 10] : [this.carriageReturns, 13];
+    const estimatedRows = Math.max(0, breaks + (this.lastByte === last ? 0 : 1) - 1);
     if (estimatedRows === 0) throw fileError('The file has a header line but no rows below it.');
     return { sizeBytes: this.size, encoding, separator, columns, estimatedRows };
   }
@@ -307,10 +344,16 @@ export class ImportUpload {
     const data = this.buffer.subarray(0, this.used);
     this.buffer = null;
     this.used = 0;
-    await this.tx.insertInto('import_files').values({ import_id: this.id, chunk_no: this.chunkNo++, data }).execute();
+    await this.tx
+      .insertInto('import_files')
+      .values({ import_id: this.id, chunk_no: this.chunkNo++, data })
+      .execute();
   }
 
-  async finish(options: ImportOptions, meta: { filename: string | null; actor: Principal | null }): Promise<Import> {
+  async finish(
+    options: ImportOptions,
+    meta: { filename: string | null; actor: Principal | null },
+  ): Promise<Import> {
     await this.flush();
     const file = this.inspector.finish();
     const topics = await loadTopicIndex(this.tx);
@@ -320,7 +363,9 @@ export class ImportUpload {
         { field: 'defaultTopics', message: `Unknown or archived topic: ${unknown.join(', ')}.` },
       ]);
     }
-    const defaultTopicIds = [...new Set(options.defaultTopics.map((slug) => topics.get(slug.trim().toLowerCase())!))];
+    const defaultTopicIds = [
+      ...new Set(options.defaultTopics.map((slug) => topics.get(slug.trim().toLowerCase())!)),
+    ];
     const row = await this.tx
       .insertInto('imports')
       .values({
@@ -474,10 +519,21 @@ export interface RowProblem {
   reason: string;
 }
 
-export type RecordResult = { kind: 'row'; row: StagedRow } | { kind: 'invalid'; problems: RowProblem[] } | { kind: 'blank' };
+export type RecordResult =
+  | { kind: 'row'; row: StagedRow }
+  | { kind: 'invalid'; problems: RowProblem[] }
+  | { kind: 'blank' };
 
 const BLANK: RecordResult = { kind: 'blank' };
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+/** A line break, tab or other control character (C0 or DEL). */
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
 const FORMULA_ESCAPED = /^'[=+\-@\t\r]/;
 
 /** Our export writes a `'` before a leading =, +, -, @ (against spreadsheet formulas); undo it. */
@@ -490,20 +546,22 @@ export function reportValue(value: string): string {
   return trimmed.length > MAX_REPORTED_VALUE ? `${trimmed.slice(0, MAX_REPORTED_VALUE)}…` : trimmed;
 }
 
-function textField(
-  raw: string | undefined,
-  label: string,
-  problems: RowProblem[],
-): string | null {
+function textField(raw: string | undefined, label: string, problems: RowProblem[]): string | null {
   if (raw === undefined) return null;
   const value = unescapeFormula(raw.trim());
   if (value === '') return null;
   if (value.length > MAX_NAME_LENGTH) {
-    problems.push({ value: reportValue(value), reason: `${label} is te lang (hoogstens ${MAX_NAME_LENGTH} tekens).` });
+    problems.push({
+      value: reportValue(value),
+      reason: `${label} is te lang (hoogstens ${MAX_NAME_LENGTH} tekens).`,
+    });
     return null;
   }
-  if (CONTROL_CHARS.test(value)) {
-    problems.push({ value: reportValue(value), reason: `${label} bevat een regeleinde of een ander stuurteken.` });
+  if (hasControlCharacter(value)) {
+    problems.push({
+      value: reportValue(value),
+      reason: `${label} bevat een regeleinde of een ander stuurteken.`,
+    });
     return null;
   }
   return value;
@@ -562,7 +620,10 @@ export function validateRecord(fields: string[], rules: RecordRules): RecordResu
       else unknown.push(part.trim());
     }
     if (unknown.length > 0) {
-      problems.push({ value: reportValue(unknown.join('|')), reason: 'Onbekend onderwerp (gebruik de korte naam, bijvoorbeeld nieuwsbrief).' });
+      problems.push({
+        value: reportValue(unknown.join('|')),
+        reason: 'Onbekend onderwerp (gebruik de korte naam, bijvoorbeeld nieuwsbrief).',
+      });
     }
     topicIds = [...ids];
   }
@@ -902,7 +963,9 @@ export async function mergeImport(
           updated_at = ${options.now}
         from import_plan p
         left join organisations o on lower(o.name) = lower(p.organisation)
-        where s.id = p.subscriber_id and p.outcome = 'update' and s.status in ('active', 'pending')`.execute(tx);
+        where s.id = p.subscriber_id and p.outcome = 'update' and s.status in ('active', 'pending')`.execute(
+        tx,
+      );
     }
 
     await sql`
@@ -979,6 +1042,51 @@ export async function failImport(db: DbOrTx, run: ImportRun, message: string, no
   });
 }
 
+/** The per-line report holds addresses: it is kept this long after an import finished. */
+export const IMPORT_REPORT_RETENTION_DAYS = 30;
+/** A run that has not finished after this long died for good (a worker killed on its last attempt). */
+const STALE_RUN_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Housekeeping (hourly): drops the reports of imports that finished more than 30 days ago (the
+ * counts stay), ends runs that died without finishing, and removes stored files and staging
+ * tables that no running import needs any more.
+ */
+export async function purgeImports(db: DbOrTx, now: Date): Promise<void> {
+  const reportCutoff = new Date(now.getTime() - IMPORT_REPORT_RETENTION_DAYS * 24 * 60 * 60 * 1000);
+  await db
+    .deleteFrom('import_errors')
+    .where('import_id', 'in', (eb) =>
+      eb.selectFrom('imports').select('id').where('finished_at', '<', reportCutoff),
+    )
+    .execute();
+  await db
+    .updateTable('imports')
+    .set({
+      status: 'failed',
+      last_error: 'Het importeren is onderbroken en niet afgemaakt; laad het bestand opnieuw op.',
+      finished_at: now,
+    })
+    .where('status', '=', 'running')
+    .where('started_at', '<', new Date(now.getTime() - STALE_RUN_MS))
+    .execute();
+  await db
+    .deleteFrom('import_files')
+    .where('import_id', 'in', (eb) =>
+      eb.selectFrom('imports').select('id').where('status', 'in', ['done', 'failed']),
+    )
+    .execute();
+  const { rows } = await sql<{ tablename: string }>`
+    select t.tablename from pg_tables t
+    where t.schemaname = current_schema() and t.tablename ~ '^import_staging_[0-9]+$'
+      and not exists (
+        select 1 from imports i
+        where i.id = substring(t.tablename from 16)::bigint and i.status in ('queued', 'running'))`.execute(
+    db,
+  );
+  for (const { tablename } of rows) await sql`drop table if exists ${sql.table(tablename)}`.execute(db);
+}
+
 /** Notes a passing failure (the job will be retried) where the status endpoint shows it. */
 export async function noteImportError(db: DbOrTx, run: ImportRun, message: string): Promise<void> {
   await db
@@ -1019,8 +1127,13 @@ export interface ExportFilter {
 
 /** The topic id of an export filter's slug; an unknown slug is a field error. */
 export async function resolveExportTopic(db: DbOrTx, slug: string): Promise<string> {
-  const topic = await db.selectFrom('topics').select('id').where('slug', '=', slug.trim().toLowerCase()).executeTakeFirst();
-  if (!topic) throw new Invalid('Unknown topic.', [{ field: 'topic', message: `No topic with the slug "${slug}".` }]);
+  const topic = await db
+    .selectFrom('topics')
+    .select('id')
+    .where('slug', '=', slug.trim().toLowerCase())
+    .executeTakeFirst();
+  if (!topic)
+    throw new Invalid('Unknown topic.', [{ field: 'topic', message: `No topic with the slug "${slug}".` }]);
   return topic.id;
 }
 

@@ -5,6 +5,7 @@ import { randomToken, sha256 } from '../infra/crypto.js';
 import type { SecretBox } from '../infra/secret-box.js';
 import { audit } from './audit.js';
 import type { Principal } from './auth.js';
+import { webVersionUrl } from './edition-render.js';
 import { Conflict, Invalid, NotFound } from './errors.js';
 import { enqueue } from './outbox.js';
 import { getSettings } from './settings.js';
@@ -20,6 +21,8 @@ import { getSettings } from './settings.js';
  *                                                      └ permanent error: failed ──schedule──▶ scheduled
  */
 export const LINKEDIN_QUEUE = 'linkedin';
+/** A scheduled post this long past its time without a change is assumed to have lost its job. */
+export const STUCK_AFTER_MS = 2 * 60 * 1000;
 const EDITABLE: LinkedInPostStatus[] = ['draft', 'scheduled'];
 const SCHEDULABLE: LinkedInPostStatus[] = ['draft', 'scheduled', 'failed', 'held'];
 const CANCELLABLE: LinkedInPostStatus[] = ['draft', 'scheduled', 'failed', 'held'];
@@ -52,7 +55,10 @@ export async function getPost(db: DbOrTx, id: string, options: { forUpdate?: boo
 }
 export type PostRow = Awaited<ReturnType<typeof getPost>>;
 
-export function listPosts(db: DbOrTx, filter: { status?: LinkedInPostStatus; kind?: LinkedInPostKind; before?: string; limit: number }) {
+export function listPosts(
+  db: DbOrTx,
+  filter: { status?: LinkedInPostStatus; kind?: LinkedInPostKind; before?: string; limit: number },
+) {
   return db
     .selectFrom('linkedin_posts')
     .selectAll()
@@ -65,7 +71,12 @@ export function listPosts(db: DbOrTx, filter: { status?: LinkedInPostStatus; kin
 }
 
 export function postAttempts(db: DbOrTx, postId: string) {
-  return db.selectFrom('linkedin_post_attempts').selectAll().where('post_id', '=', postId).orderBy('id').execute();
+  return db
+    .selectFrom('linkedin_post_attempts')
+    .selectAll()
+    .where('post_id', '=', postId)
+    .orderBy('id')
+    .execute();
 }
 
 export async function createPost(tx: DbOrTx, actor: Principal, input: PostInput) {
@@ -89,14 +100,26 @@ export async function createPost(tx: DbOrTx, actor: Principal, input: PostInput)
 }
 
 /** Draft and scheduled posts only; a new time for a scheduled post moves its job (new version). */
-export async function updatePost(tx: DbOrTx, actor: Principal, id: string, changes: Partial<PostInput>, now: Date) {
+export async function updatePost(
+  tx: DbOrTx,
+  actor: Principal,
+  id: string,
+  changes: Partial<PostInput>,
+  now: Date,
+) {
   const post = await getPost(tx, id, { forUpdate: true });
-  if (!EDITABLE.includes(post.status)) throw new Conflict(`A post that is ${post.status} can no longer be edited.`);
+  if (!EDITABLE.includes(post.status))
+    throw new Conflict(`A post that is ${post.status} can no longer be edited.`);
   if (post.create_sent_at && (changes.commentary !== undefined || changes.link !== undefined)) {
     // An earlier attempt may have reached LinkedIn with the old text; it is found by that text.
-    throw new Conflict('An earlier attempt may already have reached LinkedIn with this text; cancel this post and create a new one.');
+    throw new Conflict(
+      'An earlier attempt may already have reached LinkedIn with this text; cancel this post and create a new one.',
+    );
   }
-  if (post.kind === 'edition' && changes.kind !== undefined) throw new Invalid('An announcement stays an announcement.', [{ field: 'kind', message: 'De soort van een aankondiging kan niet veranderen.' }]);
+  if (post.kind === 'edition' && changes.kind !== undefined)
+    throw new Invalid('An announcement stays an announcement.', [
+      { field: 'kind', message: 'De soort van een aankondiging kan niet veranderen.' },
+    ]);
   await tx
     .updateTable('linkedin_posts')
     .set({
@@ -119,7 +142,10 @@ export async function updatePost(tx: DbOrTx, actor: Principal, id: string, chang
 }
 
 /** The thumbnail a post will use: its own image, or the programme's default. */
-export async function effectiveImageUrl(db: DbOrTx, post: { image_url: string | null }): Promise<string | null> {
+export async function effectiveImageUrl(
+  db: DbOrTx,
+  post: { image_url: string | null },
+): Promise<string | null> {
   return post.image_url ?? (await getSettings(db)).linkedinDefaultImageUrl;
 }
 
@@ -150,15 +176,25 @@ async function schedule(tx: DbOrTx, id: string, at: Date, now: Date) {
 async function assertPublishable(tx: DbOrTx, post: PostRow) {
   if (!(await effectiveImageUrl(tx, post))) {
     throw new Invalid('A LinkedIn post needs an image.', [
-      { field: 'imageUrl', message: 'Kies een afbeelding: LinkedIn toont zonder afbeelding geen voorbeeld van de link.' },
+      {
+        field: 'imageUrl',
+        message: 'Kies een afbeelding: LinkedIn toont zonder afbeelding geen voorbeeld van de link.',
+      },
     ]);
   }
 }
 
 /** Schedules (or reschedules) a post; `at` absent or past: now. A failed or held post goes again. */
-export async function schedulePost(tx: DbOrTx, actor: Principal | null, id: string, at: Date | null, now: Date) {
+export async function schedulePost(
+  tx: DbOrTx,
+  actor: Principal | null,
+  id: string,
+  at: Date | null,
+  now: Date,
+) {
   const post = await getPost(tx, id, { forUpdate: true });
-  if (!SCHEDULABLE.includes(post.status)) throw new Conflict(`A post that is ${post.status} cannot be scheduled.`);
+  if (!SCHEDULABLE.includes(post.status))
+    throw new Conflict(`A post that is ${post.status} cannot be scheduled.`);
   await assertPublishable(tx, post);
   const when = at && at.getTime() > now.getTime() ? at : now;
   await schedule(tx, id, when, now);
@@ -169,9 +205,14 @@ export async function schedulePost(tx: DbOrTx, actor: Principal | null, id: stri
 /** Approves a draft (e.g. an announcement that needs approval): it goes out at its time, or now. */
 export async function approvePost(tx: DbOrTx, actor: Principal, id: string, now: Date) {
   const post = await getPost(tx, id, { forUpdate: true });
-  if (post.status !== 'draft') throw new Conflict(`Only a draft can be approved (this post is ${post.status}).`);
+  if (post.status !== 'draft')
+    throw new Conflict(`Only a draft can be approved (this post is ${post.status}).`);
   await assertPublishable(tx, post);
-  await tx.updateTable('linkedin_posts').set({ approved_by: actor.user.id, approved_at: now }).where('id', '=', id).execute();
+  await tx
+    .updateTable('linkedin_posts')
+    .set({ approved_by: actor.user.id, approved_at: now })
+    .where('id', '=', id)
+    .execute();
   const when = post.scheduled_at && post.scheduled_at.getTime() > now.getTime() ? post.scheduled_at : now;
   await schedule(tx, id, when, now);
   await audit(tx, actor, 'linkedin.post.approve', `linkedin-post:${id}`);
@@ -180,10 +221,16 @@ export async function approvePost(tx: DbOrTx, actor: Principal, id: string, now:
 
 export async function cancelPost(tx: DbOrTx, actor: Principal, id: string, now: Date) {
   const post = await getPost(tx, id, { forUpdate: true });
-  if (!CANCELLABLE.includes(post.status)) throw new Conflict(`A post that is ${post.status} cannot be cancelled.`);
+  if (!CANCELLABLE.includes(post.status))
+    throw new Conflict(`A post that is ${post.status} cannot be cancelled.`);
   await tx
     .updateTable('linkedin_posts')
-    .set((eb) => ({ status: 'cancelled', schedule_version: eb('schedule_version', '+', 1), retry_at: null, updated_at: now }))
+    .set((eb) => ({
+      status: 'cancelled',
+      schedule_version: eb('schedule_version', '+', 1),
+      retry_at: null,
+      updated_at: now,
+    }))
     .where('id', '=', id)
     .execute();
   await audit(tx, actor, 'linkedin.post.cancel', `linkedin-post:${id}`);
@@ -192,7 +239,13 @@ export async function cancelPost(tx: DbOrTx, actor: Principal, id: string, now: 
 
 /** Held posts (401: token refused) go out again, now; called on reconnect and by admins. */
 export async function requeueHeldPosts(tx: DbOrTx, now: Date): Promise<number> {
-  const held = await tx.selectFrom('linkedin_posts').select('id').where('status', '=', 'held').orderBy('id').forUpdate().execute();
+  const held = await tx
+    .selectFrom('linkedin_posts')
+    .select('id')
+    .where('status', '=', 'held')
+    .orderBy('id')
+    .forUpdate()
+    .execute();
   for (const post of held) await schedule(tx, post.id, now, now);
   return held.length;
 }
@@ -200,14 +253,22 @@ export async function requeueHeldPosts(tx: DbOrTx, now: Date): Promise<number> {
 /* ------------------------------------------------------------------------------- announcements */
 
 export function fillTemplate(template: string, values: Record<string, string>): string {
-  return template.replace(/\{(titel|onderwerp|samenvatting|link)\}/g, (_, name: string) => values[name] ?? '');
+  return template.replace(
+    /\{(titel|onderwerp|samenvatting|link)\}/g,
+    (_, name: string) => values[name] ?? '',
+  );
 }
 
 /**
  * The announcement of a sent edition: one per edition (unique index), from the template in the
  * settings; `draft` when announcements need approval (or no image is available), else scheduled now.
  */
-export async function announceEdition(tx: DbOrTx, editionId: string, publicBaseUrl: string, now: Date): Promise<string> {
+export async function announceEdition(
+  tx: DbOrTx,
+  editionId: string,
+  publicBaseUrl: string,
+  now: Date,
+): Promise<string> {
   const edition = await tx
     .selectFrom('editions')
     .select(['id', 'title', 'subject', 'preheader', 'slug', 'image_url', 'status'])
@@ -216,7 +277,7 @@ export async function announceEdition(tx: DbOrTx, editionId: string, publicBaseU
   if (!edition) return 'edition gone';
   if (edition.status !== 'sent') return `edition is ${edition.status}`;
   const settings = await getSettings(tx);
-  const link = `${publicBaseUrl}/nieuwsbrieven/${edition.slug}`;
+  const link = webVersionUrl(publicBaseUrl, edition.slug);
   const description = edition.preheader.trim() || edition.subject;
   const imageUrl = edition.image_url ?? null;
   const hasImage = Boolean(imageUrl ?? settings.linkedinDefaultImageUrl);
@@ -236,9 +297,13 @@ export async function announceEdition(tx: DbOrTx, editionId: string, publicBaseU
       description,
       image_url: imageUrl,
       status: 'draft',
-      last_error: hasImage ? null : 'Geen afbeelding: kies er een (of stel een standaardafbeelding in) en keur het bericht goed.',
+      last_error: hasImage
+        ? null
+        : 'Geen afbeelding: kies er een (of stel een standaardafbeelding in) en keur het bericht goed.',
     })
-    .onConflict((oc) => oc.column('edition_id').where('kind', '=', 'edition').where('edition_id', 'is not', null).doNothing())
+    .onConflict((oc) =>
+      oc.column('edition_id').where('kind', '=', 'edition').where('edition_id', 'is not', null).doNothing(),
+    )
     .returning('id')
     .executeTakeFirst();
   if (!inserted) return 'already announced';
@@ -257,22 +322,41 @@ const STATE_TTL_MS = 10 * 60 * 1000;
 
 /** The connection in use (active or broken), if any. */
 export function currentConnection(db: DbOrTx) {
-  return db.selectFrom('linkedin_connections').selectAll().where('status', 'in', ['active', 'broken']).executeTakeFirst();
+  return db
+    .selectFrom('linkedin_connections')
+    .selectAll()
+    .where('status', 'in', ['active', 'broken'])
+    .executeTakeFirst();
 }
 
 /** A signed, single-use OAuth `state`, bound to the admin who started the flow. */
-export async function createOAuthState(db: DbOrTx, box: SecretBox, userId: string, now: Date): Promise<string> {
+export async function createOAuthState(
+  db: DbOrTx,
+  box: SecretBox,
+  userId: string,
+  now: Date,
+): Promise<string> {
   const nonce = randomToken(24);
   await db
     .insertInto('linkedin_oauth_states')
-    .values({ nonce_hash: sha256(nonce), user_id: userId, expires_at: new Date(now.getTime() + STATE_TTL_MS) })
+    .values({
+      nonce_hash: sha256(nonce),
+      user_id: userId,
+      expires_at: new Date(now.getTime() + STATE_TTL_MS),
+    })
     .execute();
   await db.deleteFrom('linkedin_oauth_states').where('expires_at', '<', now).execute();
   return box.sign(nonce, STATE_CONTEXT);
 }
 
 /** Checks the signature, then uses the state up (once, by the same admin, before it expires). */
-export async function consumeOAuthState(db: DbOrTx, box: SecretBox, state: string, userId: string, now: Date): Promise<boolean> {
+export async function consumeOAuthState(
+  db: DbOrTx,
+  box: SecretBox,
+  state: string,
+  userId: string,
+  now: Date,
+): Promise<boolean> {
   const nonce = box.verify(state, STATE_CONTEXT);
   if (!nonce) return false;
   const used = await db
@@ -336,18 +420,36 @@ export async function pendingConnection(db: DbOrTx, id: string, userId: string) 
  * The admin chose the organisation: the pending row becomes the connection in use, the previous
  * one is disconnected (its tokens wiped), and posts held for a broken connection go out.
  */
-export async function activateConnection(tx: DbOrTx, actor: Principal, pendingId: string, organizationId: string, now: Date) {
+export async function activateConnection(
+  tx: DbOrTx,
+  actor: Principal,
+  pendingId: string,
+  organizationId: string,
+  now: Date,
+) {
   const pending = await pendingConnection(tx, pendingId, actor.user.id);
   const chosen = pending.organizations.find((o) => o.id === organizationId);
-  if (!chosen) throw new Invalid('Choose one of the organisations you administer.', [{ field: 'organizationId', message: 'Kies een van de organisaties.' }]);
+  if (!chosen)
+    throw new Invalid('Choose one of the organisations you administer.', [
+      { field: 'organizationId', message: 'Kies een van de organisaties.' },
+    ]);
   await disconnectCurrent(tx, now);
   await tx
     .updateTable('linkedin_connections')
-    .set({ status: 'active', organization_id: chosen.id, organization_name: chosen.name, organizations: '[]', updated_at: now })
+    .set({
+      status: 'active',
+      organization_id: chosen.id,
+      organization_name: chosen.name,
+      organizations: '[]',
+      updated_at: now,
+    })
     .where('id', '=', pendingId)
     .execute();
   const requeued = await requeueHeldPosts(tx, now);
-  await audit(tx, actor, 'linkedin.connect', `linkedin-connection:${pendingId}`, { organizationId: chosen.id, requeued });
+  await audit(tx, actor, 'linkedin.connect', `linkedin-connection:${pendingId}`, {
+    organizationId: chosen.id,
+    requeued,
+  });
   return { organizationId: chosen.id, organizationName: chosen.name, requeued };
 }
 
@@ -374,14 +476,23 @@ export async function markConnectionBroken(db: DbOrTx, connectionId: string, rea
     .execute();
 }
 
-export async function storeRefreshedTokens(db: DbOrTx, box: SecretBox, connectionId: string, tokens: StoredTokens, now: Date) {
+export async function storeRefreshedTokens(
+  db: DbOrTx,
+  box: SecretBox,
+  connectionId: string,
+  tokens: StoredTokens,
+  now: Date,
+) {
   await db
     .updateTable('linkedin_connections')
     .set({
       access_token_enc: box.seal(tokens.accessToken, TOKEN_CONTEXT.access),
       access_token_expires_at: tokens.accessTokenExpiresAt,
       ...(tokens.refreshToken
-        ? { refresh_token_enc: box.seal(tokens.refreshToken, TOKEN_CONTEXT.refresh), refresh_token_expires_at: tokens.refreshTokenExpiresAt }
+        ? {
+            refresh_token_enc: box.seal(tokens.refreshToken, TOKEN_CONTEXT.refresh),
+            refresh_token_expires_at: tokens.refreshTokenExpiresAt,
+          }
         : {}),
       last_refreshed_at: now,
       updated_at: now,
@@ -393,7 +504,13 @@ export async function storeRefreshedTokens(db: DbOrTx, box: SecretBox, connectio
 export type Credentials =
   | { mode: 'dry-run' }
   | { mode: 'held'; reason: string }
-  | { mode: 'live'; source: 'environment' | 'connection'; connectionId: string | null; accessToken: string; organizationId: string };
+  | {
+      mode: 'live';
+      source: 'environment' | 'connection';
+      connectionId: string | null;
+      accessToken: string;
+      organizationId: string;
+    };
 
 /**
  * What to post with: LINKEDIN_ACCESS_TOKEN + LINKEDIN_ORGANIZATION_ID when set (headless), else the
@@ -406,17 +523,26 @@ export async function resolveCredentials(
   now: Date,
 ): Promise<Credentials> {
   if (env.accessToken && env.organizationId) {
-    return { mode: 'live', source: 'environment', connectionId: null, accessToken: env.accessToken, organizationId: env.organizationId };
+    return {
+      mode: 'live',
+      source: 'environment',
+      connectionId: null,
+      accessToken: env.accessToken,
+      organizationId: env.organizationId,
+    };
   }
   const connection = await currentConnection(db);
   if (!connection) return { mode: 'dry-run' };
-  if (connection.status === 'broken') return { mode: 'held', reason: `LinkedIn connection broken: ${connection.broken_reason ?? 'reconnect'}` };
+  if (connection.status === 'broken')
+    return { mode: 'held', reason: `LinkedIn connection broken: ${connection.broken_reason ?? 'reconnect'}` };
   if (connection.access_token_expires_at && connection.access_token_expires_at.getTime() <= now.getTime()) {
     await markConnectionBroken(db, connection.id, 'access token expired', now);
     return { mode: 'held', reason: 'LinkedIn access token expired: reconnect' };
   }
   if (!box || !connection.access_token_enc || !connection.organization_id) {
-    throw new Error('a LinkedIn connection exists, but this process cannot read its token (APP_SECRET missing?)');
+    throw new Error(
+      'a LinkedIn connection exists, but this process cannot read its token (APP_SECRET missing?)',
+    );
   }
   return {
     mode: 'live',
@@ -474,11 +600,16 @@ export async function linkedinHealth(
   if (env) mode = 'environment';
   else if (connection) {
     mode = connection.status === 'broken' ? 'broken' : 'connected';
-    if (connection.status === 'broken') warnings.push(`De LinkedIn-koppeling werkt niet meer (${connection.broken_reason ?? 'onbekend'}): koppel opnieuw.`);
+    if (connection.status === 'broken')
+      warnings.push(
+        `De LinkedIn-koppeling werkt niet meer (${connection.broken_reason ?? 'onbekend'}): koppel opnieuw.`,
+      );
     if (connection.access_token_expires_at) {
       const ms = connection.access_token_expires_at.getTime() - now.getTime();
       daysLeft = Math.max(0, Math.floor(ms / DAY_MS));
-      const threshold = EXPIRY_WARNING_DAYS.slice().reverse().find((days) => ms <= days * DAY_MS);
+      const threshold = EXPIRY_WARNING_DAYS.slice()
+        .reverse()
+        .find((days) => ms <= days * DAY_MS);
       if (ms <= 0) warnings.push('Het LinkedIn-toegangstoken is verlopen: koppel opnieuw.');
       else if (threshold !== undefined) {
         warnings.push(
@@ -491,7 +622,9 @@ export async function linkedinHealth(
   }
   const age = versionAgeMonths(config.version, now);
   if (age > VERSION_WARNING_MONTHS) {
-    warnings.push(`LINKEDIN_VERSION ${config.version} is ${age} maanden oud; LinkedIn stopt versies na ongeveer een jaar: kies een nieuwere.`);
+    warnings.push(
+      `LINKEDIN_VERSION ${config.version} is ${age} maanden oud; LinkedIn stopt versies na ongeveer een jaar: kies een nieuwere.`,
+    );
   }
   const held = Number(counts.held);
   if (held > 0) warnings.push(`${held} LinkedIn-bericht(en) wachten op een werkende koppeling.`);
@@ -507,5 +640,23 @@ export async function linkedinHealth(
     heldPosts: held,
     failedPosts: Number(counts.failed),
     warnings,
+  };
+}
+
+/** For GET /readyz: always ok (LinkedIn trouble never makes the service unready), with a `warning`. */
+export async function linkedinReadiness(
+  db: DbOrTx,
+  config: { version: string; accessToken?: string | undefined; organizationId?: string | undefined },
+  now: Date,
+): Promise<{ ok: true; mode: LinkedInHealth['mode']; warning?: string }> {
+  const health = await linkedinHealth(
+    db,
+    { version: config.version, envAccessToken: config.accessToken, envOrganizationId: config.organizationId },
+    now,
+  );
+  return {
+    ok: true,
+    mode: health.mode,
+    ...(health.warnings.length > 0 ? { warning: health.warnings.join(' ') } : {}),
   };
 }

@@ -28,6 +28,10 @@ export const settingsSchema = z.object({
   linkedinAnnouncementNeedsApproval: z.boolean().default(false),
   /** Thumbnail for announcements of editions without an image of their own (LinkedIn shows no preview without one). */
   linkedinDefaultImageUrl: z.string().trim().url().max(2000).nullable().default(null),
+  /** The programme description in English, for the public site with ?lang=en; empty: the Dutch one is shown. */
+  programmeDescriptionEn: z.string().trim().max(2000).default(''),
+  /** Image for link previews (OpenGraph) of public pages without an image of their own; absolute URL. */
+  siteImageUrl: z.string().trim().url().max(2000).nullable().default(null),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

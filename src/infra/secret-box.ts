@@ -1,4 +1,11 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 
 /**
  * Encryption at rest for secrets we must be able to read back (LinkedIn access and refresh
@@ -38,19 +45,29 @@ export class SecretBox {
     cipher.setAAD(Buffer.from(context));
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     const tag = cipher.getAuthTag();
-    return ['v1', key.id, iv.toString('base64url'), ciphertext.toString('base64url'), tag.toString('base64url')].join('.');
+    return [
+      'v1',
+      key.id,
+      iv.toString('base64url'),
+      ciphertext.toString('base64url'),
+      tag.toString('base64url'),
+    ].join('.');
   }
 
   /** Throws when the value was tampered with, sealed for another context or under an unknown key. */
   open(sealed: string, context: string): string {
     const [version, kid, iv, ciphertext, tag] = sealed.split('.');
-    if (version !== 'v1' || !kid || !iv || ciphertext === undefined || !tag) throw new Error('not a sealed value');
+    if (version !== 'v1' || !kid || !iv || ciphertext === undefined || !tag)
+      throw new Error('not a sealed value');
     const key = this.keys.find((candidate) => candidate.id === kid);
-    if (!key) throw new Error('sealed with an unknown key (was APP_SECRET changed without APP_SECRET_PREVIOUS?)');
+    if (!key)
+      throw new Error('sealed with an unknown key (was APP_SECRET changed without APP_SECRET_PREVIOUS?)');
     const decipher = createDecipheriv('aes-256-gcm', key.enc, Buffer.from(iv, 'base64url'));
     decipher.setAAD(Buffer.from(context));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString(
+      'utf8',
+    );
   }
 
   /** An HMAC-signed value (`<value>.<kid>.<signature>`), e.g. an OAuth state. */
@@ -68,7 +85,9 @@ export class SecretBox {
     const value = parts.join('.');
     const key = this.keys.find((candidate) => candidate.id === kid);
     if (!key) return null;
-    const expected = Buffer.from(createHmac('sha256', key.mac).update(`${context}\n${value}`).digest('base64url'));
+    const expected = Buffer.from(
+      createHmac('sha256', key.mac).update(`${context}\n${value}`).digest('base64url'),
+    );
     const given = Buffer.from(signature);
     return expected.length === given.length && timingSafeEqual(expected, given) ? value : null;
   }

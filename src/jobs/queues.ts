@@ -30,6 +30,15 @@ export const QUEUES = {
   imports: {
     'run-import': z.object({ importId: z.string().regex(/^\d+$/) }),
   },
+  // LinkedIn (see domain/linkedin.ts, processors/linkedin.ts): the announcement of a sent edition
+  // (job id `announce-edition-<id>`), publishing a post (`linkedin-post-<id>-v<version>`), and
+  // the recurring token refresh and sweep.
+  linkedin: {
+    'announce-edition': z.object({ editionId: z.string().regex(/^\d+$/) }),
+    'publish-post': z.object({ postId: z.string().regex(/^\d+$/), version: z.number().int() }),
+    'refresh-token': z.object({}),
+    sweep: z.object({}),
+  },
 } as const;
 
 export type QueueName = keyof typeof QUEUES;

@@ -1,3 +1,4 @@
+import { linkedinWorkerConfig } from '../infra/linkedin-config.js';
 import type { Runtime } from '../infra/runtime.js';
 import { OutboxRelay } from './relay.js';
 import { registerSchedules, startWorkers } from './workers.js';
@@ -23,6 +24,7 @@ export async function runBackground(runtime: Runtime): Promise<void> {
     prefix: config.redisPrefix,
     concurrency: config.workerConcurrency,
     providerRequestsPerSecond: config.resend.requestsPerSecond,
+    linkedin: linkedinWorkerConfig(config),
   });
   await registerSchedules(redis.queues);
   const relay = new OutboxRelay({

@@ -9,6 +9,7 @@ import type { Mailer } from '../providers/mailer.js';
 import { EDITION_BATCHES_QUEUE } from '../domain/editions.js';
 import { editionBatchProcessor, type RateLimitControl } from './processors/edition-batches.js';
 import { editionsProcessor } from './processors/editions.js';
+import { type LinkedInWorkerConfig, linkedinProcessor } from './processors/linkedin.js';
 import { maintenanceProcessor } from './processors/maintenance.js';
 import { subscriberImportProcessor } from './processors/subscriber-import.js';
 import { transactionalEmailProcessor } from './processors/transactional-email.js';
@@ -30,6 +31,8 @@ export interface WorkerDeps {
   concurrency: number;
   /** The provider's request rate, enforced across all workers for edition batches. */
   providerRequestsPerSecond: number;
+  /** LinkedIn API, credentials and token key; absent: posts are dry runs (and a stored connection cannot be used). */
+  linkedin?: LinkedInWorkerConfig;
 }
 
 /** One processor per queue; each receives ids and reads current state from Postgres. */
@@ -40,6 +43,7 @@ function processors(deps: WorkerDeps, batchLimiter: () => RateLimitControl | und
     'transactional-email': transactionalEmailProcessor(deps),
     maintenance: maintenanceProcessor(deps),
     imports: subscriberImportProcessor(deps),
+    linkedin: linkedinProcessor(deps),
   };
 }
 
@@ -94,4 +98,6 @@ export async function registerSchedules(queues: Queues): Promise<void> {
     { name: 'cleanup', data: {} },
   );
   await queues.maintenance.upsertJobScheduler('sweep-sends', { every: 60 * 1000 }, { name: 'sweep-sends', data: {} });
+  await queues.linkedin.upsertJobScheduler('linkedin-refresh-token', { every: 60 * 60 * 1000 }, { name: 'refresh-token', data: {} });
+  await queues.linkedin.upsertJobScheduler('linkedin-sweep', { every: 60 * 1000 }, { name: 'sweep', data: {} });
 }

@@ -31,7 +31,9 @@ export class ImageFetchError extends Error {
 
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 
-const blocked = new BlockList();
+// Two lists: a single BlockList with ::ffff:0:0/96 would also match every IPv4 address.
+const blocked4 = new BlockList();
+const blocked6 = new BlockList();
 for (const [net, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -48,12 +50,11 @@ for (const [net, prefix] of [
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const) {
-  blocked.addSubnet(net, prefix, 'ipv4');
+  blocked4.addSubnet(net, prefix, 'ipv4');
 }
 for (const [net, prefix] of [
   ['::', 128],
   ['::1', 128],
-  ['::ffff:0:0', 96],
   ['64:ff9b::', 96],
   ['100::', 64],
   ['2001:db8::', 32],
@@ -61,17 +62,18 @@ for (const [net, prefix] of [
   ['fe80::', 10],
   ['ff00::', 8],
 ] as const) {
-  blocked.addSubnet(net, prefix, 'ipv6');
+  blocked6.addSubnet(net, prefix, 'ipv6');
 }
 
 export function isPublicAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return false;
-  if (family === 6 && /^::ffff:/i.test(address)) {
-    const v4 = address.slice(7);
-    if (isIP(v4) === 4) return !blocked.check(v4, 'ipv4');
-  }
-  return !blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (family === 4) return !blocked4.check(address, 'ipv4');
+  // IPv4-mapped (::ffff:a.b.c.d): judged as the IPv4 address it is; other forms of it are refused.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return !blocked4.check(mapped[1]!, 'ipv4');
+  if (/^::ffff:/i.test(address)) return false;
+  return !blocked6.check(address, 'ipv6');
 }
 
 /** A lookup that refuses non-public addresses; the socket connects to the address it returns. */
@@ -82,9 +84,14 @@ function guardedLookup(allowPrivate: boolean): LookupFunction {
       const list = addresses as unknown as { address: string; family: number }[];
       const bad = list.find((a) => !allowPrivate && !isPublicAddress(a.address));
       if (bad || list.length === 0) {
-        return callback(new ImageFetchError(`the image host resolves to a non-public address (${bad?.address ?? 'none'})`), '', 0);
+        return callback(
+          new ImageFetchError(`the image host resolves to a non-public address (${bad?.address ?? 'none'})`),
+          '',
+          0,
+        );
       }
-      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: typeof list) => void)(null, list);
+      if ((options as { all?: boolean }).all)
+        return (callback as unknown as (e: null, a: typeof list) => void)(null, list);
       return callback(null, list[0]!.address, list[0]!.family);
     });
   };
@@ -94,7 +101,12 @@ export async function fetchImage(url: string, options: ImageFetchOptions = {}): 
   const maxBytes = options.maxBytes ?? MAX_IMAGE_BYTES;
   let current = url;
   for (let redirects = 0; redirects <= 3; redirects++) {
-    const result = await fetchOnce(current, options.allowPrivateAddresses === true, maxBytes, options.timeoutMs ?? 10_000);
+    const result = await fetchOnce(
+      current,
+      options.allowPrivateAddresses === true,
+      maxBytes,
+      options.timeoutMs ?? 10_000,
+    );
     if ('redirect' in result) {
       current = new URL(result.redirect, current).toString();
       continue;
@@ -119,7 +131,8 @@ function fetchOnce(
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     return Promise.reject(new ImageFetchError('only http and https image addresses are allowed'));
   }
-  if (parsed.username || parsed.password) return Promise.reject(new ImageFetchError('image addresses may not carry credentials'));
+  if (parsed.username || parsed.password)
+    return Promise.reject(new ImageFetchError('image addresses may not carry credentials'));
   const literal = parsed.hostname.replace(/^\[|\]$/g, '');
   if (isIP(literal) && !allowPrivate && !isPublicAddress(literal)) {
     return Promise.reject(new ImageFetchError(`the image address is not public (${literal})`));
@@ -128,7 +141,11 @@ function fetchOnce(
   return new Promise((resolve, reject) => {
     const request = transport.get(
       parsed,
-      { lookup: guardedLookup(allowPrivate), timeout: timeoutMs, headers: { accept: 'image/*', 'user-agent': 'thuispost' } },
+      {
+        lookup: guardedLookup(allowPrivate),
+        timeout: timeoutMs,
+        headers: { accept: 'image/*', 'user-agent': 'thuispost' },
+      },
       (response) => {
         const status = response.statusCode ?? 0;
         if (status >= 300 && status < 400 && response.headers.location) {
@@ -139,10 +156,15 @@ function fetchOnce(
           response.resume();
           return reject(new ImageFetchError(`the image address answered ${status}`));
         }
-        const contentType = String(response.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        const contentType = String(response.headers['content-type'] ?? '')
+          .split(';')[0]!
+          .trim()
+          .toLowerCase();
         if (!contentType.startsWith('image/')) {
           response.resume();
-          return reject(new ImageFetchError(`the address is not an image (content type "${contentType || 'none'}")`));
+          return reject(
+            new ImageFetchError(`the address is not an image (content type "${contentType || 'none'}")`),
+          );
         }
         const declared = Number(response.headers['content-length'] ?? 0);
         if (declared > maxBytes) {
@@ -161,12 +183,20 @@ function fetchOnce(
           chunks.push(chunk);
         });
         response.on('end', () => resolve({ bytes: Buffer.concat(chunks), contentType }));
-        response.on('error', (error) => reject(new ImageFetchError(`reading the image failed: ${error.message}`)));
+        response.on('error', (error) =>
+          reject(new ImageFetchError(`reading the image failed: ${error.message}`)),
+        );
       },
     );
-    request.on('timeout', () => request.destroy(new ImageFetchError('the image address did not answer in time')));
+    request.on('timeout', () =>
+      request.destroy(new ImageFetchError('the image address did not answer in time')),
+    );
     request.on('error', (error) =>
-      reject(error instanceof ImageFetchError ? error : new ImageFetchError(`fetching the image failed: ${error.message}`)),
+      reject(
+        error instanceof ImageFetchError
+          ? error
+          : new ImageFetchError(`fetching the image failed: ${error.message}`),
+      ),
     );
   });
 }

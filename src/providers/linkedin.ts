@@ -24,7 +24,13 @@ export interface LinkedInCredentials {
   organizationId: string;
 }
 
-export type LinkedInErrorKind = 'unauthorized' | 'rate-limited' | 'duplicate' | 'ambiguous' | 'not-found' | 'permanent';
+export type LinkedInErrorKind =
+  | 'unauthorized'
+  | 'rate-limited'
+  | 'duplicate'
+  | 'ambiguous'
+  | 'not-found'
+  | 'permanent';
 
 export class LinkedInError extends Error {
   constructor(
@@ -83,15 +89,29 @@ export function postBody(organizationId: string, post: ArticlePost) {
     visibility: 'PUBLIC',
     distribution: { feedDistribution: 'MAIN_FEED', targetEntities: [], thirdPartyDistributionChannels: [] },
     content: {
-      article: { source: post.link, title: post.title, description: post.description, thumbnail: post.thumbnailUrn },
+      article: {
+        source: post.link,
+        title: post.title,
+        description: post.description,
+        thumbnail: post.thumbnailUrn,
+      },
     },
     lifecycleState: 'PUBLISHED',
     isReshareDisabledByAuthor: false,
   };
 }
 
-export function createPostRequest(settings: LinkedInSettings, organizationId: string, post: ArticlePost): RequestRecord {
-  return { method: 'POST', url: `${settings.apiBaseUrl}/rest/posts`, headers: apiHeaders(settings, true), body: postBody(organizationId, post) };
+export function createPostRequest(
+  settings: LinkedInSettings,
+  organizationId: string,
+  post: ArticlePost,
+): RequestRecord {
+  return {
+    method: 'POST',
+    url: `${settings.apiBaseUrl}/rest/posts`,
+    headers: apiHeaders(settings, true),
+    body: postBody(organizationId, post),
+  };
 }
 
 export function initializeUploadRequest(settings: LinkedInSettings, organizationId: string): RequestRecord {
@@ -116,7 +136,10 @@ async function readBody(response: Response): Promise<{ text: string; json: unkno
 
 function errorFor(status: number, body: { text: string; json: unknown }, what: string): LinkedInError {
   const message =
-    (body.json && typeof body.json === 'object' && 'message' in body.json && typeof body.json.message === 'string'
+    (body.json &&
+    typeof body.json === 'object' &&
+    'message' in body.json &&
+    typeof body.json.message === 'string'
       ? body.json.message
       : body.text.slice(0, 300)) || `HTTP ${status}`;
   const text = `${what}: ${status} ${message}`;
@@ -133,7 +156,10 @@ function errorFor(status: number, body: { text: string; json: unknown }, what: s
 
 function transportError(error: unknown, what: string): LinkedInError {
   const name = error instanceof Error ? error.name : '';
-  const reason = name === 'TimeoutError' || name === 'AbortError' ? 'no answer in time' : `connection failed (${error instanceof Error ? (error.cause as Error | undefined)?.message ?? error.message : String(error)})`;
+  const reason =
+    name === 'TimeoutError' || name === 'AbortError'
+      ? 'no answer in time'
+      : `connection failed (${error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)})`;
   return new LinkedInError('ambiguous', null, `${what}: ${reason}`);
 }
 
@@ -141,10 +167,23 @@ function transportError(error: unknown, what: string): LinkedInError {
 export interface LinkedInApi {
   createPost(credentials: LinkedInCredentials, post: ArticlePost): Promise<{ urn: string; status: number }>;
   getPost(credentials: LinkedInCredentials, urn: string): Promise<{ status: number; post: RemotePost }>;
-  listRecentPosts(credentials: LinkedInCredentials, count: number): Promise<{ status: number; posts: RemotePost[] }>;
-  initializeImageUpload(credentials: LinkedInCredentials): Promise<{ status: number; uploadUrl: string; image: string }>;
-  uploadImage(credentials: LinkedInCredentials, uploadUrl: string, bytes: Buffer, contentType: string): Promise<{ status: number }>;
-  getImageStatus(credentials: LinkedInCredentials, urn: string): Promise<{ status: number; imageStatus: string }>;
+  listRecentPosts(
+    credentials: LinkedInCredentials,
+    count: number,
+  ): Promise<{ status: number; posts: RemotePost[] }>;
+  initializeImageUpload(
+    credentials: LinkedInCredentials,
+  ): Promise<{ status: number; uploadUrl: string; image: string }>;
+  uploadImage(
+    credentials: LinkedInCredentials,
+    uploadUrl: string,
+    bytes: Buffer,
+    contentType: string,
+  ): Promise<{ status: number }>;
+  getImageStatus(
+    credentials: LinkedInCredentials,
+    urn: string,
+  ): Promise<{ status: number; imageStatus: string }>;
 }
 
 export class HttpLinkedInApi implements LinkedInApi {
@@ -166,7 +205,11 @@ export class HttpLinkedInApi implements LinkedInApi {
       response = await fetch(request.url, {
         method: request.method,
         headers,
-        body: request.raw ?? (request.body === undefined ? undefined : JSON.stringify(request.body)),
+        body: request.raw
+          ? new Uint8Array(request.raw)
+          : request.body === undefined
+            ? undefined
+            : JSON.stringify(request.body),
         signal: AbortSignal.timeout(this.settings.timeoutMs ?? 15_000),
         redirect: 'error',
       });
@@ -188,7 +231,8 @@ export class HttpLinkedInApi implements LinkedInApi {
     const { response } = await this.request(credentials, 'create post', request);
     const urn = response.headers.get('x-restli-id') ?? response.headers.get('x-linkedin-id');
     // Created, but we cannot tell which post it is: looking it up is the only safe next step.
-    if (!urn) throw new LinkedInError('ambiguous', response.status, 'create post: answered without x-restli-id');
+    if (!urn)
+      throw new LinkedInError('ambiguous', response.status, 'create post: answered without x-restli-id');
     return { urn, status: response.status };
   }
 
@@ -216,7 +260,11 @@ export class HttpLinkedInApi implements LinkedInApi {
     const { response, body } = await this.request(credentials, 'initialize image upload', request);
     const value = (body.json as { value?: { uploadUrl?: string; image?: string } } | null)?.value;
     if (!value?.uploadUrl || !value.image) {
-      throw new LinkedInError('ambiguous', response.status, 'initialize image upload: no uploadUrl or image in the answer');
+      throw new LinkedInError(
+        'ambiguous',
+        response.status,
+        'initialize image upload: no uploadUrl or image in the answer',
+      );
     }
     return { status: response.status, uploadUrl: value.uploadUrl, image: value.image };
   }
@@ -236,7 +284,10 @@ export class HttpLinkedInApi implements LinkedInApi {
       method: 'GET',
       url: `${this.settings.apiBaseUrl}/rest/images/${encodeURIComponent(urn)}`,
     });
-    return { status: response.status, imageStatus: String((body.json as { status?: string } | null)?.status ?? 'UNKNOWN') };
+    return {
+      status: response.status,
+      imageStatus: String((body.json as { status?: string } | null)?.status ?? 'UNKNOWN'),
+    };
   }
 }
 
@@ -274,7 +325,12 @@ export interface TokenSet {
   scopes: string;
 }
 
-export function authorizationUrl(settings: LinkedInSettings, app: OAuthApp, redirectUri: string, state: string): string {
+export function authorizationUrl(
+  settings: LinkedInSettings,
+  app: OAuthApp,
+  redirectUri: string,
+  state: string,
+): string {
   const params = new URLSearchParams({
     response_type: 'code',
     client_id: app.clientId,
@@ -285,7 +341,11 @@ export function authorizationUrl(settings: LinkedInSettings, app: OAuthApp, redi
   return `${settings.oauthBaseUrl}/oauth/v2/authorization?${params.toString()}`;
 }
 
-async function tokenRequest(settings: LinkedInSettings, form: Record<string, string>, now: Date): Promise<TokenSet> {
+async function tokenRequest(
+  settings: LinkedInSettings,
+  form: Record<string, string>,
+  now: Date,
+): Promise<TokenSet> {
   let response: Response;
   try {
     response = await fetch(`${settings.oauthBaseUrl}/oauth/v2/accessToken`, {
@@ -300,7 +360,11 @@ async function tokenRequest(settings: LinkedInSettings, form: Record<string, str
   const body = await readBody(response);
   if (!response.ok) {
     const description = (body.json as { error_description?: string } | null)?.error_description;
-    throw errorFor(response.status === 400 || response.status === 401 ? 401 : response.status, { ...body, text: description ?? body.text }, 'token request');
+    throw errorFor(
+      response.status === 400 || response.status === 401 ? 401 : response.status,
+      { ...body, text: description ?? body.text },
+      'token request',
+    );
   }
   const json = body.json as {
     access_token?: string;
@@ -310,43 +374,76 @@ async function tokenRequest(settings: LinkedInSettings, form: Record<string, str
     scope?: string;
   } | null;
   if (!json?.access_token || typeof json.expires_in !== 'number') {
-    throw new LinkedInError('permanent', response.status, 'token request: no access_token/expires_in in the answer');
+    throw new LinkedInError(
+      'permanent',
+      response.status,
+      'token request: no access_token/expires_in in the answer',
+    );
   }
   return {
     accessToken: json.access_token,
     accessTokenExpiresAt: new Date(now.getTime() + json.expires_in * 1000),
     refreshToken: json.refresh_token ?? null,
     refreshTokenExpiresAt:
-      json.refresh_token && typeof json.refresh_token_expires_in === 'number' ? new Date(now.getTime() + json.refresh_token_expires_in * 1000) : null,
+      json.refresh_token && typeof json.refresh_token_expires_in === 'number'
+        ? new Date(now.getTime() + json.refresh_token_expires_in * 1000)
+        : null,
     scopes: json.scope ?? '',
   };
 }
 
-export function exchangeCode(settings: LinkedInSettings, app: OAuthApp, code: string, redirectUri: string, now: Date): Promise<TokenSet> {
+export function exchangeCode(
+  settings: LinkedInSettings,
+  app: OAuthApp,
+  code: string,
+  redirectUri: string,
+  now: Date,
+): Promise<TokenSet> {
   return tokenRequest(
     settings,
-    { grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: app.clientId, client_secret: app.clientSecret },
+    {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      client_id: app.clientId,
+      client_secret: app.clientSecret,
+    },
     now,
   );
 }
 
-export function refreshAccessToken(settings: LinkedInSettings, app: OAuthApp, refreshToken: string, now: Date): Promise<TokenSet> {
+export function refreshAccessToken(
+  settings: LinkedInSettings,
+  app: OAuthApp,
+  refreshToken: string,
+  now: Date,
+): Promise<TokenSet> {
   return tokenRequest(
     settings,
-    { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: app.clientId, client_secret: app.clientSecret },
+    {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: app.clientId,
+      client_secret: app.clientSecret,
+    },
     now,
   );
 }
 
 /** The organisations the token's member administers (approved ACLs), with their names where readable. */
-export async function listAdministeredOrganizations(settings: LinkedInSettings, accessToken: string): Promise<{ id: string; name: string }[]> {
+export async function listAdministeredOrganizations(
+  settings: LinkedInSettings,
+  accessToken: string,
+): Promise<{ id: string; name: string }[]> {
   const api = new HttpLinkedInApi(settings);
   const credentials = { accessToken, organizationId: '' };
   const { body } = await api.request(credentials, 'organisation ACLs', {
     method: 'GET',
     url: `${settings.apiBaseUrl}/rest/organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED`,
   });
-  const elements = ((body.json as { elements?: { organization?: string; organizationTarget?: string }[] } | null)?.elements ?? []);
+  const elements =
+    (body.json as { elements?: { organization?: string; organizationTarget?: string }[] } | null)?.elements ??
+    [];
   const ids = [
     ...new Set(
       elements
@@ -358,7 +455,10 @@ export async function listAdministeredOrganizations(settings: LinkedInSettings, 
   for (const id of ids.slice(0, 50)) {
     let name = `Organisatie ${id}`;
     try {
-      const { body: org } = await api.request(credentials, 'organisation', { method: 'GET', url: `${settings.apiBaseUrl}/rest/organizations/${id}` });
+      const { body: org } = await api.request(credentials, 'organisation', {
+        method: 'GET',
+        url: `${settings.apiBaseUrl}/rest/organizations/${id}`,
+      });
       const localized = (org.json as { localizedName?: string } | null)?.localizedName;
       if (localized) name = localized;
     } catch {

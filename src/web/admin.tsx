@@ -17,6 +17,7 @@ function AdminNav() {
     <nav aria-label="Beheer">
       <a href="/admin">Overzicht</a>
       <a href="/dev/mailbox">Mailbox</a>
+      <a href="/admin/linkedin">LinkedIn</a>
       <a href="/docs">API-documentatie</a>
       <form method="post" action="/admin/logout" style="display:inline">
         <button type="submit" style="margin:0;padding:.2rem .6rem">
@@ -184,6 +185,9 @@ export function adminPages() {
           </li>
           <li>
             <a href="/dev/mailbox">Mailbox (ontwikkelmodus)</a>
+          </li>
+          <li>
+            <a href="/admin/linkedin">LinkedIn-koppeling</a> · <a href="/dev/linkedin">LinkedIn-proefvoer</a>
           </li>
         </ul>
       </Layout>,

@@ -255,3 +255,119 @@ export function isLocale(value: unknown): value is Locale {
 export function pageStrings(locale: Locale): PageStrings {
   return PAGE_STRINGS[locale];
 }
+
+/**
+ * The public site around the signup pages (home, documents, newsletter archive, web versions of
+ * editions, navigation): a section of its own, in Dutch (default) and English.
+ */
+const siteNl = {
+  dateLocale: 'nl-NL',
+  nav: {
+    label: 'Hoofdmenu',
+    home: 'Home',
+    documents: 'Documenten',
+    archive: 'Nieuwsbrieven',
+    subscribe: 'Aanmelden',
+  },
+  home: {
+    signupHeading: 'Aanmelden voor onze berichten',
+    latestHeading: 'Laatste nieuwsbrief',
+    latestNone: 'Er is nog geen nieuwsbrief verschenen.',
+    readEdition: 'Lees deze nieuwsbrief',
+    allEditions: 'Alle nieuwsbrieven',
+    documentsHeading: 'Nieuwe documenten',
+    allDocuments: 'Alle documenten',
+    contactHeading: 'Contact',
+    contact: 'Vragen of ideeën? Mail naar',
+    feeds: 'Volg ons nieuws ook met een feedlezer:',
+  },
+  documents: {
+    title: 'Relevante documenten',
+    intro: 'Rapporten, folders, artikelen en andere documenten van het programma.',
+    none: 'Er zijn nog geen documenten.',
+    link: 'website',
+    date: 'Datum',
+  },
+  archive: {
+    title: 'Nieuwsbrieven',
+    intro: 'Alle nieuwsbrieven die zijn verschenen, de nieuwste eerst.',
+    year: (year: number) => `Nieuwsbrieven ${year}`,
+    none: 'Er is nog geen nieuwsbrief verschenen.',
+  },
+  edition: {
+    sentOn: 'Verschenen op',
+    back: 'Alle nieuwsbrieven',
+    subscribe: 'Wil je de nieuwsbrief voortaan zelf ontvangen?',
+    subscribeLink: 'Meld je aan',
+  },
+  notFound: {
+    title: 'Pagina niet gevonden',
+    body: 'Op dit adres staat niets. Misschien is de pagina verplaatst, of is deze nieuwsbrief (nog) niet verschenen.',
+    home: 'Naar de homepage',
+    archive: 'Naar alle nieuwsbrieven',
+  },
+  feeds: {
+    rss: 'RSS-feed',
+    atom: 'Atom-feed',
+    description: (programme: string) => `Nieuwsbrieven en documenten van ${programme}.`,
+  },
+};
+
+export type SiteStrings = typeof siteNl;
+
+const siteEn: SiteStrings = {
+  dateLocale: 'en-GB',
+  nav: {
+    label: 'Main menu',
+    home: 'Home',
+    documents: 'Documents',
+    archive: 'Newsletters',
+    subscribe: 'Subscribe',
+  },
+  home: {
+    signupHeading: 'Subscribe to our messages',
+    latestHeading: 'Latest newsletter',
+    latestNone: 'No newsletter has been published yet.',
+    readEdition: 'Read this newsletter',
+    allEditions: 'All newsletters',
+    documentsHeading: 'New documents',
+    allDocuments: 'All documents',
+    contactHeading: 'Contact',
+    contact: 'Questions or ideas? Email',
+    feeds: 'You can also follow our news in a feed reader:',
+  },
+  documents: {
+    title: 'Relevant documents',
+    intro: 'Reports, leaflets, articles and other documents of the programme.',
+    none: 'There are no documents yet.',
+    link: 'website',
+    date: 'Date',
+  },
+  archive: {
+    title: 'Newsletters',
+    intro: 'Every newsletter published so far, newest first.',
+    year: (year) => `Newsletters ${year}`,
+    none: 'No newsletter has been published yet.',
+  },
+  edition: {
+    sentOn: 'Published on',
+    back: 'All newsletters',
+    subscribe: 'Would you like to receive the newsletter yourself?',
+    subscribeLink: 'Subscribe',
+  },
+  notFound: {
+    title: 'Page not found',
+    body: 'There is nothing at this address. The page may have moved, or this newsletter has not been published (yet).',
+    home: 'Go to the home page',
+    archive: 'Go to all newsletters',
+  },
+  feeds: {
+    rss: 'RSS feed',
+    atom: 'Atom feed',
+    description: (programme) => `Newsletters and documents of ${programme}.`,
+  },
+};
+
+export function siteStrings(locale: Locale): SiteStrings {
+  return locale === 'en' ? siteEn : siteNl;
+}

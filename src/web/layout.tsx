@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx';
+import { siteStrings } from './i18n.js';
 
 const styles = `
 :root { color-scheme: light dark; --fg: #1a1a1a; --bg: #fff; --accent: #0b5394; --muted: #555; --border: #c8c8c8; --error: #b00020; }
@@ -74,7 +75,39 @@ fieldset label.field { display: block; font-weight: 600; margin-top: 1rem; }
 button.secondary { background: transparent; color: var(--accent); border: 2px solid var(--accent); }
 form.inline { display: inline; }
 main p, main ul { max-width: 40rem; }
+header { flex-wrap: wrap; }
+nav.site ul { list-style: none; display: flex; flex-wrap: wrap; gap: .25rem 1rem; margin: 0; padding: 0; }
+nav.site a { display: inline-block; padding: .25rem 0; }
+nav.site a[aria-current=page] { font-weight: 700; text-decoration-thickness: 3px; text-underline-offset: .3em; }
 `;
+
+/** The public site's sections; the current one is marked with aria-current (and bold, not by colour only). */
+function SiteNav(props: { lang: 'nl' | 'en'; currentPath: string | undefined }) {
+  const t = siteStrings(props.lang).nav;
+  const suffix = props.lang === 'en' ? '?lang=en' : '';
+  const items = [
+    { path: '/', label: t.home },
+    { path: '/documenten', label: t.documents },
+    { path: '/nieuwsbrieven', label: t.archive },
+    { path: '/subscribe', label: t.subscribe },
+  ];
+  return (
+    <nav class="site" aria-label={t.label}>
+      <ul>
+        {items.map((item) => (
+          <li key={item.path}>
+            <a
+              href={`${item.path}${suffix}`}
+              aria-current={props.currentPath === item.path ? 'page' : undefined}
+            >
+              {item.label}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}
 
 /** The public pages (signup, confirm, unsubscribe, preferences): own language, switch, programme footer. */
 export function PublicLayout(props: {
@@ -89,6 +122,14 @@ export function PublicLayout(props: {
   /** Compact variant for the embeddable snippet: no header or footer. */
   embed?: boolean;
   footerContact?: string;
+  /** The request path, to mark the current section in the site navigation. */
+  currentPath?: string;
+  /** Extra elements for <head> (canonical link, OpenGraph tags, feeds). */
+  head?: Child;
+  /** The document title, when it should differ from "<title> · <programme>". */
+  documentTitle?: string;
+  /** The language of the h1, when it differs from the page's. */
+  titleLang?: 'nl' | 'en';
   children: Child;
 }) {
   return (
@@ -97,7 +138,8 @@ export function PublicLayout(props: {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="strict-origin-when-cross-origin" />
-        <title>{`${props.title} · ${props.programmeName}`}</title>
+        <title>{props.documentTitle ?? `${props.title} · ${props.programmeName}`}</title>
+        {props.head}
         <style>{styles + publicStyles}</style>
       </head>
       <body>
@@ -113,6 +155,7 @@ export function PublicLayout(props: {
             </a>
             <header>
               <strong>{props.programmeName}</strong>
+              <SiteNav lang={props.lang} currentPath={props.currentPath} />
               {props.languageSwitch ? (
                 <nav class="lang" aria-label={props.languageSwitch.navLabel}>
                   <a
@@ -126,7 +169,7 @@ export function PublicLayout(props: {
               ) : null}
             </header>
             <main id="inhoud">
-              <h1>{props.title}</h1>
+              <h1 lang={props.titleLang}>{props.title}</h1>
               {props.children}
             </main>
             <footer>

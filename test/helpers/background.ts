@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { createMetricsRegistry } from '../../src/infra/metrics.js';
+import type { LinkedInWorkerConfig } from '../../src/jobs/processors/linkedin.js';
 import {
   closeQueues,
   connectRedis,
@@ -31,7 +32,15 @@ export interface TestBackground {
  */
 export async function startTestBackground(
   ctx: TestContext,
-  options: { mailer?: Mailer; clock?: Clock; concurrency?: number; requestsPerSecond?: number; retryDelayMs?: number } = {},
+  options: {
+    mailer?: Mailer;
+    clock?: Clock;
+    concurrency?: number;
+    requestsPerSecond?: number;
+    retryDelayMs?: number;
+    /** LinkedIn API and credentials (e.g. the fake server); absent: LinkedIn posts are dry runs. */
+    linkedin?: LinkedInWorkerConfig;
+  } = {},
 ): Promise<TestBackground> {
   const redis = connectRedis(ctx.redisUrl, () => undefined);
   const queues = createQueues(redis.producer, ctx.redisPrefix, {
@@ -53,6 +62,7 @@ export async function startTestBackground(
     prefix: ctx.redisPrefix,
     concurrency: options.concurrency ?? 4,
     providerRequestsPerSecond: options.requestsPerSecond ?? 1000,
+    ...(options.linkedin ? { linkedin: options.linkedin } : {}),
   });
   const relay = new OutboxRelay({ db: ctx.db, databaseUrl: ctx.databaseUrl, queues, clock, logger: ctx.deps.logger, sweepIntervalMs: 200 });
   await relay.start();

@@ -50,9 +50,12 @@ const ImportOptionsSchema = z.object({
   dryRun: z
     .string()
     .optional()
-    .refine((value) => value === undefined || [...TRUE_VALUES, ...FALSE_VALUES].includes(value.toLowerCase()), {
-      message: 'Must be true or false.',
-    })
+    .refine(
+      (value) => value === undefined || [...TRUE_VALUES, ...FALSE_VALUES].includes(value.toLowerCase()),
+      {
+        message: 'Must be true or false.',
+      },
+    )
     .transform((value) => value !== undefined && TRUE_VALUES.includes(value.toLowerCase())),
   defaultTopics: z
     .string()
@@ -73,7 +76,7 @@ const ImportOptionsSchema = z.object({
 const ImportQuerySchema = z.object({
   lawfulBasis: z.enum(LAWFUL_BASES).optional().openapi({
     description:
-      'Required, here or as a form field: the lawful basis for mailing the imported people. Recorded in each new subscriber\'s consent event.',
+      "Required, here or as a form field: the lawful basis for mailing the imported people. Recorded in each new subscriber's consent event.",
   }),
   dryRun: z.string().optional().openapi({
     description: 'true: check and count everything, change no subscriber.',
@@ -83,7 +86,10 @@ const ImportQuerySchema = z.object({
     description: 'Comma-separated topic slugs for rows without topics.',
     example: 'nieuwsbrief',
   }),
-  defaultLocale: z.enum(['nl', 'en']).optional().openapi({ description: 'Locale for rows without one (else nl).' }),
+  defaultLocale: z
+    .enum(['nl', 'en'])
+    .optional()
+    .openapi({ description: 'Locale for rows without one (else nl).' }),
 });
 
 const ImportSchema = z
@@ -96,18 +102,30 @@ const ImportSchema = z
     sizeBytes: z.number().int(),
     encoding: z.enum(['utf-8', 'windows-1252']),
     separator: z.enum([',', ';']),
-    ignoredColumns: z.array(z.string()).openapi({ description: 'Header names that are not ours; their values were ignored.' }),
+    ignoredColumns: z
+      .array(z.string())
+      .openapi({ description: 'Header names that are not ours; their values were ignored.' }),
     defaultLocale: z.enum(['nl', 'en']).nullable(),
-    total: z.number().int().openapi({ description: 'Rows in the file: counted line breaks until the run has parsed it, then exact.' }),
+    total: z.number().int().openapi({
+      description: 'Rows in the file: counted line breaks until the run has parsed it, then exact.',
+    }),
     processed: z.number().int(),
     progress: z.number().openapi({ description: 'processed / total, from 0 to 1' }),
     created: z.number().int(),
-    updated: z.number().int().openapi({ description: 'Existing subscribers that got topics, a name or an organisation.' }),
+    updated: z
+      .number()
+      .int()
+      .openapi({ description: 'Existing subscribers that got topics, a name or an organisation.' }),
     unchanged: z.number().int(),
-    skipped: z.number().int().openapi({ description: 'Duplicates in the file, suppressed, unsubscribed, bounced or complained addresses.' }),
+    skipped: z.number().int().openapi({
+      description: 'Duplicates in the file, suppressed, unsubscribed, bounced or complained addresses.',
+    }),
     errors: z.number().int().openapi({ description: 'Invalid rows; see the error report.' }),
     organisationsCreated: z.number().int(),
-    error: z.string().nullable().openapi({ description: 'Why the import failed (or why an attempt failed; it is retried).' }),
+    error: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Why the import failed (or why an attempt failed; it is retried).' }),
     createdAt: z.string(),
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
@@ -206,7 +224,8 @@ async function csvDownload(c: Context<AppEnv>, filename: string, pieces: AsyncGe
   });
 }
 
-const invalidInput = (error: ZodError) => new Invalid('One or more fields are invalid.', fieldErrorsFromZod(error));
+const invalidInput = (error: ZodError) =>
+  new Invalid('One or more fields are invalid.', fieldErrorsFromZod(error));
 
 const separatorOf = (option: 'comma' | 'semicolon'): CsvSeparator => (option === 'semicolon' ? ';' : ',');
 
@@ -226,7 +245,7 @@ export function importRoutes() {
         '',
         'Columns, named in the first line (case-insensitive; Dutch names work too): `email` (e-mail, required), `name` (naam), `locale` (taal: nl or en), `topics` (onderwerpen: slugs separated by `|` or `,`), `organisation` (organisatie: by name; unknown ones are created with kind "overig"). Other columns are ignored and listed in `ignoredColumns`.',
         '',
-        'The file is stored and imported by a background job: follow `links.self` for the progress and `links.errors` for the per-line report. New addresses become active subscribers with an `imported` consent event carrying the lawful basis; existing active or pending subscribers get the file\'s topics added (never removed) and an empty name or organisation filled in; unsubscribed, bounced, complained or suppressed addresses are never subscribed again. Duplicates in the file: the first line wins.',
+        "The file is stored and imported by a background job: follow `links.self` for the progress and `links.errors` for the per-line report. New addresses become active subscribers with an `imported` consent event carrying the lawful basis; existing active or pending subscribers get the file's topics added (never removed) and an empty name or organisation filled in; unsubscribed, bounced, complained or suppressed addresses are never subscribed again. Duplicates in the file: the first line wins.",
       ].join('\n'),
       request: {
         query: ImportQuerySchema,
@@ -275,7 +294,8 @@ export function importRoutes() {
       }
       if (Number(c.req.header('content-length') ?? 0) > REQUEST_MAX_BYTES) throw new UploadTooLarge();
       const fields: Record<string, string> = {};
-      for (const [name, value] of Object.entries(c.req.query())) if (OPTION_FIELDS.has(name)) fields[name] = value;
+      for (const [name, value] of Object.entries(c.req.query()))
+        if (OPTION_FIELDS.has(name)) fields[name] = value;
       // A raw upload has its options in the query: refuse bad ones before reading a byte.
       if (isCsv) {
         const early = ImportOptionsSchema.safeParse(fields);
@@ -305,14 +325,18 @@ export function importRoutes() {
               onFile: (part) => {
                 if (part.name !== 'file') return null;
                 if (++files > 1) {
-                  throw new Invalid('Send one file.', [{ field: 'file', message: 'Send one file per import.' }]);
+                  throw new Invalid('Send one file.', [
+                    { field: 'file', message: 'Send one file per import.' },
+                  ]);
                 }
                 filename = part.filename;
                 return upload;
               },
             });
             if (files === 0) {
-              throw new Invalid('No file.', [{ field: 'file', message: 'Add the CSV file as the form field "file".' }]);
+              throw new Invalid('No file.', [
+                { field: 'file', message: 'Add the CSV file as the form field "file".' },
+              ]);
             }
           }
           const options = ImportOptionsSchema.safeParse(fields);
@@ -381,7 +405,7 @@ export function importRoutes() {
       path: '/export.csv',
       access: 'editor',
       tags: ['subscribers'],
-      summary: 'Export subscribers as CSV (the import\'s columns)',
+      summary: "Export subscribers as CSV (the import's columns)",
       description:
         'Columns email, name, locale, topics (slugs joined by `|`), organisation: the file imports again as it is. Only active subscribers unless `status` says otherwise. Values starting with =, +, - or @ get a leading apostrophe so spreadsheets do not run them as formulas (the import removes it). Streamed; every export is recorded in the audit log.',
       request: { query: ExportQuerySchema },

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Db } from '../../db/connection.js';
 import { sweepSends } from '../../domain/deliveries.js';
+import { purgeImports } from '../../domain/imports.js';
 import { deleteExpiredRateLimits } from '../../domain/rate-limits.js';
 import type { Clock } from '../../providers/clock.js';
 
@@ -18,6 +19,7 @@ export function maintenanceProcessor(deps: { db: Db; clock: Clock }) {
       .deleteFrom('outbox')
       .where('relayed_at', '<', new Date(now.getTime() - 30 * DAY_MS))
       .execute();
+    await purgeImports(deps.db, now);
     return 'cleaned';
   };
 }

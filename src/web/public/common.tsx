@@ -104,6 +104,7 @@ export function renderPage(c: PublicContext, options: PageOptions, body: Child) 
       }
       skipLink={t.skipLink}
       embed={options.embed}
+      currentPath={c.req.path}
       languageSwitch={
         options.switchTo === null
           ? null

@@ -77,7 +77,7 @@ async function publicTopics(c: PublicContext, lang: Locale): Promise<FormTopic[]
 }
 
 /** What a form needs, with a fresh signed form token (the time trap starts now). */
-async function formData(c: PublicContext, lang: Locale): Promise<SignupFormData> {
+export async function formData(c: PublicContext, lang: Locale): Promise<SignupFormData> {
   const consent = await currentConsentText(c.var.deps.db);
   return {
     topics: await publicTopics(c, lang),
@@ -87,7 +87,7 @@ async function formData(c: PublicContext, lang: Locale): Promise<SignupFormData>
   };
 }
 
-function SignupForm(props: {
+export function SignupForm(props: {
   t: PageStrings;
   lang: Locale;
   data: SignupFormData;
@@ -229,7 +229,7 @@ function SignupForm(props: {
   );
 }
 
-function defaultValues(c: PublicContext, lang: Locale): SignupValues {
+export function defaultValues(c: PublicContext, lang: Locale): SignupValues {
   return { email: '', name: '', topics: c.req.queries('topic') ?? [], locale: lang, consent: false };
 }
 
