@@ -35,9 +35,16 @@ async function run(argv: string[]) {
 }
 
 async function counts() {
-  const count = async (table: 'editions' | 'subscribers' | 'documents' | 'consent_events' | 'organisations') =>
+  const count = async (
+    table: 'editions' | 'subscribers' | 'documents' | 'consent_events' | 'organisations',
+  ) =>
     Number(
-      (await ctx.db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n,
+      (
+        await ctx.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
     );
   return {
     editions: await count('editions'),
@@ -76,7 +83,12 @@ describe('npm run demo', () => {
     expect(withConsent).toHaveLength(subscribers.length);
 
     const kinds = await ctx.db.selectFrom('organisations').select('kind').distinct().execute();
-    expect(kinds.map((k) => k.kind).sort()).toEqual(['gemeente', 'overig', 'woningcorporatie', 'zorgaanbieder']);
+    expect(kinds.map((k) => k.kind).sort()).toEqual([
+      'gemeente',
+      'overig',
+      'woningcorporatie',
+      'zorgaanbieder',
+    ]);
 
     const perCategory = await ctx.db
       .selectFrom('documents')
@@ -101,7 +113,11 @@ describe('npm run demo', () => {
     const pdf = /href="(\/documenten\/\d+\/[^"]+\.pdf)"/.exec(documents)![1]!;
     const file = await ctx.app.request(pdf);
     expect(file.status).toBe(200);
-    expect(Buffer.from(await file.arrayBuffer()).subarray(0, 5).toString()).toBe('%PDF-');
+    expect(
+      Buffer.from(await file.arrayBuffer())
+        .subarray(0, 5)
+        .toString(),
+    ).toBe('%PDF-');
   });
 
   it('refuses politely when editions or subscribers exist, and adds nothing twice with --force', async () => {

@@ -381,6 +381,7 @@ export interface LinkedInPostsTable {
   id: GeneratedAlways<string>;
   kind: LinkedInPostKind;
   edition_id: string | null;
+  document_id: ColumnType<string | null, string | null | undefined, string | null>;
   commentary: string;
   link: string;
   title: string;

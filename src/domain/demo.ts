@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection.js';
 import type { Locale, OrganisationKind, SubscriberStatus } from '../db/schema.js';
 import { currentConsentText } from './consent.js';
-import type { Block } from './edition-content.js';
 import { createFileDocument, createLinkDocument } from './documents.js';
+import type { Block } from './edition-content.js';
 
 /**
  * Demo content for a new installation (`npm run demo`): a fictitious "Housing First" programme
@@ -14,7 +14,10 @@ import { createFileDocument, createLinkDocument } from './documents.js';
  */
 
 export class DemoRefused extends Error {
-  constructor(readonly editions: number, readonly subscribers: number) {
+  constructor(
+    readonly editions: number,
+    readonly subscribers: number,
+  ) {
     super(
       `This installation already has content (${editions} edition(s), ${subscribers} subscriber(s)); ` +
         'the demo only fills an empty one. Run it with --force to add the demo content anyway.',
@@ -153,7 +156,11 @@ const EDITIONS: DemoEdition[] = [
         type: 'paragraph',
         text: 'In Voorbeeldstad kregen de eerste drie huurders hun sleutel. *Een eigen voordeur maakt alles anders*, vertelde een van hen.',
       },
-      { type: 'button', label: 'Lees meer over Housing First', url: 'https://www.voorbeeld.test/housing-first' },
+      {
+        type: 'button',
+        label: 'Lees meer over Housing First',
+        url: 'https://www.voorbeeld.test/housing-first',
+      },
     ],
   },
   {
@@ -219,14 +226,21 @@ const FIRST_NAMES = ['Anouk', 'Bram', 'Chantal', 'Daan', 'Esra', 'Floor', 'Gijs'
 const LAST_NAMES = ['Voorbeeldhof', 'Proefstra', 'Testerveld', 'Demoweg', 'Lindeproef'];
 
 function addressOf(first: string, last: string, n: number): string {
-  return `${first}.${last}.${n}`.toLowerCase().replace(/[^a-z0-9.]/g, '') + '@voorbeeld.test';
+  const local = `${first}.${last}.${n}`.toLowerCase().replace(/[^a-z0-9.]/g, '');
+  return `${local}@voorbeeld.test`;
 }
 
 /** Counts what could make the demo clash with real content. */
 export async function existingContent(db: DbOrTx): Promise<{ editions: number; subscribers: number }> {
   const [editions, subscribers] = await Promise.all([
-    db.selectFrom('editions').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
-    db.selectFrom('subscribers').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('editions')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow(),
+    db
+      .selectFrom('subscribers')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow(),
   ]);
   return { editions: Number(editions.n), subscribers: Number(subscribers.n) };
 }
@@ -289,7 +303,11 @@ export async function seedDemo(
         .executeTakeFirst();
       if (inserted) summary.topics++;
     }
-    const topics = await tx.selectFrom('topics').select(['id', 'slug']).where('archived_at', 'is', null).execute();
+    const topics = await tx
+      .selectFrom('topics')
+      .select(['id', 'slug'])
+      .where('archived_at', 'is', null)
+      .execute();
     const topicId = (slug: string) => topics.find((t) => t.slug === slug)?.id;
 
     // Sent editions over at least two calendar years, oldest first, plus one draft that stays off the site.
@@ -325,7 +343,10 @@ export async function seedDemo(
       summary.editions++;
       const newsletter = topicId('nieuwsbrief');
       if (newsletter) {
-        await tx.insertInto('edition_topics').values({ edition_id: inserted.id, topic_id: newsletter }).execute();
+        await tx
+          .insertInto('edition_topics')
+          .values({ edition_id: inserted.id, topic_id: newsletter })
+          .execute();
       }
       await tx
         .insertInto('edition_events')
@@ -349,7 +370,11 @@ export async function seedDemo(
       .executeTakeFirst();
     if (draft) {
       const newsletter = topicId('nieuwsbrief');
-      if (newsletter) await tx.insertInto('edition_topics').values({ edition_id: draft.id, topic_id: newsletter }).execute();
+      if (newsletter)
+        await tx
+          .insertInto('edition_topics')
+          .values({ edition_id: draft.id, topic_id: newsletter })
+          .execute();
     }
 
     // Documents in every category: links, and one small generated PDF.
@@ -470,13 +495,19 @@ export async function seedDemo(
           .executeTakeFirst();
         if (!inserted) continue;
         summary.subscribers++;
-        const wanted = ['nieuwsbrief', ...(n % 2 === 0 ? ['artikelen'] : []), ...(n % 4 === 0 ? ['documenten'] : [])];
+        const wanted = [
+          'nieuwsbrief',
+          ...(n % 2 === 0 ? ['artikelen'] : []),
+          ...(n % 4 === 0 ? ['documenten'] : []),
+        ];
         if (status !== 'unsubscribed') {
           const ids = wanted.map(topicId).filter((id): id is string => id !== undefined);
           if (ids.length > 0) {
             await tx
               .insertInto('subscriptions')
-              .values(ids.map((topic_id) => ({ subscriber_id: inserted.id, topic_id, created_at: createdAt })))
+              .values(
+                ids.map((topic_id) => ({ subscriber_id: inserted.id, topic_id, created_at: createdAt })),
+              )
               .execute();
           }
         }

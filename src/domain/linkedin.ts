@@ -5,6 +5,7 @@ import { randomToken, sha256 } from '../infra/crypto.js';
 import type { SecretBox } from '../infra/secret-box.js';
 import { audit } from './audit.js';
 import type { Principal } from './auth.js';
+import { documentFilePath } from './documents.js';
 import { webVersionUrl } from './edition-render.js';
 import { Conflict, Invalid, NotFound } from './errors.js';
 import { enqueue } from './outbox.js';
@@ -276,33 +277,97 @@ export async function announceEdition(
     .executeTakeFirst();
   if (!edition) return 'edition gone';
   if (edition.status !== 'sent') return `edition is ${edition.status}`;
+  return announce(
+    tx,
+    { kind: 'edition', editionId },
+    {
+      title: edition.title,
+      subject: edition.subject,
+      description: edition.preheader.trim() || edition.subject,
+      link: webVersionUrl(publicBaseUrl, edition.slug),
+      imageUrl: edition.image_url ?? null,
+    },
+    now,
+  );
+}
+
+/** The announcement of a published document: one per document, the same way as for editions. */
+export async function announceDocument(
+  tx: DbOrTx,
+  documentId: string,
+  publicBaseUrl: string,
+  now: Date,
+): Promise<string> {
+  const document = await tx
+    .selectFrom('documents')
+    .select(['id', 'title', 'slug', 'summary', 'url', 'file_format', 'published_at'])
+    .where('id', '=', documentId)
+    .executeTakeFirst();
+  if (!document) return 'document gone';
+  if (!document.published_at) return 'document is not published';
+  const link = document.url ?? `${publicBaseUrl}${documentFilePath(document)}`;
+  return announce(
+    tx,
+    { kind: 'document', documentId },
+    {
+      title: document.title,
+      subject: document.title,
+      description: document.summary.trim() || document.title,
+      link,
+      imageUrl: null,
+    },
+    now,
+  );
+}
+
+type AnnouncementOf = { kind: 'edition'; editionId: string } | { kind: 'document'; documentId: string };
+
+/**
+ * Creates the announcement from the template in the settings, once per edition or document
+ * (unique indexes); `draft` when announcements need approval or no image is available, else
+ * scheduled now.
+ */
+async function announce(
+  tx: DbOrTx,
+  of: AnnouncementOf,
+  content: { title: string; subject: string; description: string; link: string; imageUrl: string | null },
+  now: Date,
+): Promise<string> {
   const settings = await getSettings(tx);
-  const link = webVersionUrl(publicBaseUrl, edition.slug);
-  const description = edition.preheader.trim() || edition.subject;
-  const imageUrl = edition.image_url ?? null;
-  const hasImage = Boolean(imageUrl ?? settings.linkedinDefaultImageUrl);
+  const hasImage = Boolean(content.imageUrl ?? settings.linkedinDefaultImageUrl);
   const inserted = await tx
     .insertInto('linkedin_posts')
     .values({
-      kind: 'edition',
-      edition_id: editionId,
+      kind: of.kind,
+      edition_id: of.kind === 'edition' ? of.editionId : null,
+      document_id: of.kind === 'document' ? of.documentId : null,
       commentary: fillTemplate(settings.linkedinAnnouncementTemplate, {
-        titel: edition.title,
-        onderwerp: edition.subject,
-        samenvatting: description,
-        link,
+        titel: content.title,
+        onderwerp: content.subject,
+        samenvatting: content.description,
+        link: content.link,
       }),
-      link,
-      title: edition.title,
-      description,
-      image_url: imageUrl,
+      link: content.link,
+      title: content.title,
+      description: content.description,
+      image_url: content.imageUrl,
       status: 'draft',
       last_error: hasImage
         ? null
         : 'Geen afbeelding: kies er een (of stel een standaardafbeelding in) en keur het bericht goed.',
     })
     .onConflict((oc) =>
-      oc.column('edition_id').where('kind', '=', 'edition').where('edition_id', 'is not', null).doNothing(),
+      of.kind === 'edition'
+        ? oc
+            .column('edition_id')
+            .where('kind', '=', 'edition')
+            .where('edition_id', 'is not', null)
+            .doNothing()
+        : oc
+            .column('document_id')
+            .where('kind', '=', 'document')
+            .where('document_id', 'is not', null)
+            .doNothing(),
     )
     .returning('id')
     .executeTakeFirst();

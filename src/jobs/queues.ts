@@ -35,6 +35,7 @@ export const QUEUES = {
   // the recurring token refresh and sweep.
   linkedin: {
     'announce-edition': z.object({ editionId: z.string().regex(/^\d+$/) }),
+    'announce-document': z.object({ documentId: z.string().regex(/^\d+$/) }),
     'publish-post': z.object({ postId: z.string().regex(/^\d+$/), version: z.number().int() }),
     'refresh-token': z.object({}),
     sweep: z.object({}),

@@ -69,8 +69,12 @@ describe('document categories', () => {
     expect(duplicate.status).toBe(422);
     expect((await duplicate.json()).errors[0].field).toBe('slug');
     expect(
-      (await ctx.app.request('/api/v1/document-categories', json({ slug: 'x', nameNl: 'X', nameEn: 'X' }, viewer)))
-        .status,
+      (
+        await ctx.app.request(
+          '/api/v1/document-categories',
+          json({ slug: 'x', nameNl: 'X', nameEn: 'X' }, viewer),
+        )
+      ).status,
     ).toBe(403);
 
     const renamed = await ctx.app.request(
@@ -79,7 +83,9 @@ describe('document categories', () => {
     );
     expect(renamed.status).toBe(200);
     expect(await renamed.json()).toMatchObject({ nameNl: 'Onderzoek', nameEn: 'Reports', position: 0 });
-    const one = await (await ctx.app.request(`/api/v1/document-categories/${category.id}`, { headers: viewer })).json();
+    const one = await (
+      await ctx.app.request(`/api/v1/document-categories/${category.id}`, { headers: viewer })
+    ).json();
     expect(one.nameNl).toBe('Onderzoek');
 
     const link = await ctx.app.request(
@@ -93,7 +99,9 @@ describe('document categories', () => {
       headers: editor,
     });
     expect(busy.status).toBe(409);
-    expect((await ctx.app.request(`/api/v1/documents/${id}`, { method: 'DELETE', headers: editor })).status).toBe(204);
+    expect(
+      (await ctx.app.request(`/api/v1/documents/${id}`, { method: 'DELETE', headers: editor })).status,
+    ).toBe(204);
     const gone = await ctx.app.request(`/api/v1/document-categories/${category.id}`, {
       method: 'DELETE',
       headers: editor,
@@ -133,6 +141,13 @@ describe('file documents', () => {
       publicUrl: `http://localhost:3000/documenten/${doc.id}/jaarverslag-een-twee.pdf`,
     });
 
+    const entry = await ctx.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('target', '=', `document:${doc.id}`)
+      .executeTakeFirstOrThrow();
+    expect(entry).toMatchObject({ action: 'document.create', details: { kind: 'file', format: 'pdf' } });
+
     const file = await ctx.app.request(path(doc.publicUrl));
     expect(file.status).toBe(200);
     expect(file.headers.get('content-type')).toBe('application/pdf');
@@ -170,12 +185,37 @@ describe('file documents', () => {
 
   it('accepts Office and OpenDocument files by their content and serves the checked type', async () => {
     const cases = [
-      { bytes: ooxml('docx'), name: 'brief.docx', format: 'docx', type: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' },
-      { bytes: ooxml('xlsx'), name: 'cijfers.xlsx', format: 'xlsx', type: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' },
-      { bytes: ooxml('pptx'), name: 'dia.pptx', format: 'pptx', type: 'application/vnd.openxmlformats-officedocument.presentationml.presentation' },
-      { bytes: odf('odt'), name: 'tekst.odt', format: 'odt', type: 'application/vnd.oasis.opendocument.text' },
+      {
+        bytes: ooxml('docx'),
+        name: 'brief.docx',
+        format: 'docx',
+        type: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+      },
+      {
+        bytes: ooxml('xlsx'),
+        name: 'cijfers.xlsx',
+        format: 'xlsx',
+        type: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+      },
+      {
+        bytes: ooxml('pptx'),
+        name: 'dia.pptx',
+        format: 'pptx',
+        type: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+      },
+      {
+        bytes: odf('odt'),
+        name: 'tekst.odt',
+        format: 'odt',
+        type: 'application/vnd.oasis.opendocument.text',
+      },
       // The name says .pdf, the content is a spreadsheet: the content decides.
-      { bytes: odf('ods'), name: 'verkeerd.pdf', format: 'ods', type: 'application/vnd.oasis.opendocument.spreadsheet' },
+      {
+        bytes: odf('ods'),
+        name: 'verkeerd.pdf',
+        format: 'ods',
+        type: 'application/vnd.oasis.opendocument.spreadsheet',
+      },
     ];
     for (const testCase of cases) {
       const res = await upload(testCase.bytes, testCase.name, {}, editor, 'application/octet-stream');
@@ -196,7 +236,9 @@ describe('file documents', () => {
     expect(res.status).toBe(422);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     const problem = await res.json();
-    expect(problem.detail).toMatch(/not a PDF, DOCX, XLSX, PPTX, ODT or ODS document \(it looks like an HTML page\)/);
+    expect(problem.detail).toMatch(
+      /not a PDF, DOCX, XLSX, PPTX, ODT or ODS document \(it looks like an HTML page\)/,
+    );
     expect(problem.errors).toEqual([{ field: 'file', message: expect.stringMatching(/HTML-pagina/) }]);
     expect(await documentCount()).toBe(before);
     const docm = await upload(ooxml('docm'), 'macro.docx');
@@ -298,25 +340,43 @@ describe('file documents', () => {
     expect(download.headers.get('content-disposition')).toMatch(/^attachment; /);
     expect(Buffer.from(await download.arrayBuffer()).equals(PDF)).toBe(true);
 
-    const published = await ctx.app.request(`/api/v1/documents/${doc.id}`, json({ published: true }, editor, 'PATCH'));
-    expect(await published.json()).toMatchObject({ published: true, publishedAt: '2026-03-01T09:00:00.000Z' });
+    const published = await ctx.app.request(
+      `/api/v1/documents/${doc.id}`,
+      json({ published: true }, editor, 'PATCH'),
+    );
+    expect(await published.json()).toMatchObject({
+      published: true,
+      publishedAt: '2026-03-01T09:00:00.000Z',
+    });
     expect((await ctx.app.request(`/documenten/${doc.id}/conceptversie.pdf`)).status).toBe(200);
 
     // A new title gives a new address; the old one redirects.
     const renamed = await (
-      await ctx.app.request(`/api/v1/documents/${doc.id}`, json({ title: 'Definitieve versie' }, editor, 'PATCH'))
+      await ctx.app.request(
+        `/api/v1/documents/${doc.id}`,
+        json({ title: 'Definitieve versie' }, editor, 'PATCH'),
+      )
     ).json();
     expect(renamed.publicUrl).toMatch(/\/definitieve-versie\.pdf$/);
     const old = await ctx.app.request(`/documenten/${doc.id}/conceptversie.pdf`);
     expect(old.status).toBe(301);
     expect(old.headers.get('location')).toBe(path(renamed.publicUrl));
 
-    const url = await ctx.app.request(`/api/v1/documents/${doc.id}`, json({ url: 'https://x.test' }, editor, 'PATCH'));
+    const url = await ctx.app.request(
+      `/api/v1/documents/${doc.id}`,
+      json({ url: 'https://x.test' }, editor, 'PATCH'),
+    );
     expect(url.status).toBe(422);
 
-    expect((await ctx.app.request(`/api/v1/documents/${doc.id}`, { method: 'DELETE', headers: editor })).status).toBe(204);
+    expect(
+      (await ctx.app.request(`/api/v1/documents/${doc.id}`, { method: 'DELETE', headers: editor })).status,
+    ).toBe(204);
     expect((await ctx.app.request(path(renamed.publicUrl))).status).toBe(404);
-    const chunks = await ctx.db.selectFrom('document_files').select('chunk_no').where('document_id', '=', doc.id).execute();
+    const chunks = await ctx.db
+      .selectFrom('document_files')
+      .select('chunk_no')
+      .where('document_id', '=', doc.id)
+      .execute();
     expect(chunks).toEqual([]);
   });
 });
@@ -376,7 +436,11 @@ describe('LinkedIn announcement', () => {
     expect(doc.announcedOnLinkedInAt).toBe('2026-03-01T09:00:00.000Z');
     const rows = await outboxRows(doc.id);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ queue: 'linkedin', job_name: 'announce-document', payload: { documentId: doc.id } });
+    expect(rows[0]).toMatchObject({
+      queue: 'linkedin',
+      job_name: 'announce-document',
+      payload: { documentId: doc.id },
+    });
     const again = await ctx.app.request(
       `/api/v1/documents/${doc.id}`,
       json({ announceOnLinkedIn: true }, editor, 'PATCH'),
@@ -396,7 +460,13 @@ describe('LinkedIn announcement', () => {
     const draft = await ctx.app.request(
       '/api/v1/documents',
       json(
-        { url: 'https://www.voorbeeld.test/c', title: 'Concept', category: 'algemeen', published: false, announceOnLinkedIn: true },
+        {
+          url: 'https://www.voorbeeld.test/c',
+          title: 'Concept',
+          category: 'algemeen',
+          published: false,
+          announceOnLinkedIn: true,
+        },
         editor,
       ),
     );
@@ -406,7 +476,10 @@ describe('LinkedIn announcement', () => {
     const later = await (
       await ctx.app.request(
         '/api/v1/documents',
-        json({ url: 'https://www.voorbeeld.test/l', title: 'Later', category: 'algemeen', published: false }, editor),
+        json(
+          { url: 'https://www.voorbeeld.test/l', title: 'Later', category: 'algemeen', published: false },
+          editor,
+        ),
       )
     ).json();
     const publishAndAnnounce = await ctx.app.request(

@@ -192,6 +192,7 @@ describe('POST /api/v1/subscribers/imports', () => {
       ['lawfulBasis', 'legitimate_interest'],
       ['dryRun', 'false'],
       ['defaultTopics', 'artikelen'],
+      ['defaultLocale', ''], // a form's "none" choice counts as absent
     ]);
     expect(res.status).toBe(202);
     const body = await res.json();

@@ -21,7 +21,10 @@ describe('detectFormat (by content, never by name)', () => {
       [ooxml('docm'), 'an Office file with macros'],
       [zip([{ name: 'readme.txt', data: 'hallo' }]), 'a ZIP file'],
       [zip([{ name: 'mimetype', data: 'application/epub+zip' }]), 'a ZIP file'],
-      [Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0]), 'an old Office file (.doc, .xls or .ppt)'],
+      [
+        Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0]),
+        'an old Office file (.doc, .xls or .ppt)',
+      ],
       [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a]), 'an image'],
       [Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'), 'an XML or SVG file'],
       [Buffer.from('gewoon tekst'), null],

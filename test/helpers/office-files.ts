@@ -49,10 +49,16 @@ export function zip(entries: { name: string; data: string | Buffer; deflate?: bo
 }
 
 const OOXML = {
-  docx: ['word/document.xml', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml'],
+  docx: [
+    'word/document.xml',
+    'application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml',
+  ],
   docm: ['word/document.xml', 'application/vnd.ms-word.document.macroEnabled.main+xml'],
   xlsx: ['xl/workbook.xml', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml'],
-  pptx: ['ppt/presentation.xml', 'application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml'],
+  pptx: [
+    'ppt/presentation.xml',
+    'application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml',
+  ],
 } as const;
 
 export function ooxml(kind: keyof typeof OOXML): Buffer {
@@ -71,7 +77,10 @@ export function ooxml(kind: keyof typeof OOXML): Buffer {
 }
 
 export function odf(kind: 'odt' | 'ods'): Buffer {
-  const mime = kind === 'odt' ? 'application/vnd.oasis.opendocument.text' : 'application/vnd.oasis.opendocument.spreadsheet';
+  const mime =
+    kind === 'odt'
+      ? 'application/vnd.oasis.opendocument.text'
+      : 'application/vnd.oasis.opendocument.spreadsheet';
   return zip([
     { name: 'mimetype', data: mime },
     { name: 'content.xml', data: '<?xml version="1.0"?><office:document-content/>', deflate: true },

@@ -1,8 +1,8 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EditionStatus } from '../../src/db/schema.js';
-import { createFileDocument, createLinkDocument } from '../../src/domain/documents.js';
 import { minimalPdf } from '../../src/domain/demo.js';
+import { createFileDocument, createLinkDocument } from '../../src/domain/documents.js';
 import { updateSettings } from '../../src/domain/settings.js';
 import { createTestContext, TestClock, type TestContext } from '../helpers/context.js';
 
@@ -35,8 +35,16 @@ beforeAll(async () => {
     sentAt: '2026-02-01T08:00:00Z',
     blocks: [
       { type: 'heading', level: 3, text: 'Eerst een kop van niveau drie' },
-      { type: 'paragraph', text: 'Lees **vet** en *schuin* en [de link](https://voorbeeld.test/a?b=1&c=2) <b>niet</b>.' },
-      { type: 'image', url: 'https://beeld.voorbeeld.test/woning.jpg', alt: 'Een rij "nieuwe" woningen', width: 560 },
+      {
+        type: 'paragraph',
+        text: 'Lees **vet** en *schuin* en [de link](https://voorbeeld.test/a?b=1&c=2) <b>niet</b>.',
+      },
+      {
+        type: 'image',
+        url: 'https://beeld.voorbeeld.test/woning.jpg',
+        alt: 'Een rij "nieuwe" woningen',
+        width: 560,
+      },
       { type: 'button', label: 'Lees verder', url: 'https://voorbeeld.test/verder' },
       { type: 'divider' },
       { type: 'heading', level: 3, text: 'Daarna wel niveau drie' },
@@ -48,7 +56,12 @@ beforeAll(async () => {
     ],
   });
   for (const status of ['draft', 'scheduled', 'sending', 'cancelled', 'failed'] as const) {
-    await edition({ slug: `niet-${status}`, title: `Niet verstuurd ${status}`, status, sentAt: '2026-01-15T08:00:00Z' });
+    await edition({
+      slug: `niet-${status}`,
+      title: `Niet verstuurd ${status}`,
+      status,
+      sentAt: '2026-01-15T08:00:00Z',
+    });
   }
   await ctx.db.transaction().execute(async (tx) => {
     await createLinkDocument(tx, null, clock.now(), {
@@ -69,7 +82,12 @@ beforeAll(async () => {
       tx,
       null,
       clock.now(),
-      { category: 'folders', title: 'Folder voor deelnemers', summary: 'In eenvoudige taal.', date: '2026-02-02' },
+      {
+        category: 'folders',
+        title: 'Folder voor deelnemers',
+        summary: 'In eenvoudige taal.',
+        date: '2026-02-02',
+      },
       { bytes: minimalPdf({ title: 'Folder', lines: ['Hallo'] }), filename: 'folder.pdf' },
     );
   });
@@ -168,7 +186,9 @@ describe('web version of an edition', () => {
     const { res, html } = await page('/nieuwsbrieven/lastig');
     expect(res.status).toBe(200);
     const main = html.slice(html.indexOf('<main'), html.indexOf('</main>'));
-    expect(main).toContain('<h1>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;quotes&#39;</h1>');
+    expect(main).toContain(
+      '<h1>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;quotes&#39;</h1>',
+    );
     // A level-3 heading before any level-2 one becomes level 2; later ones stay level 3.
     expect(main).toContain('<h2>Eerst een kop van niveau drie</h2>');
     expect(main).toContain('<h3>Daarna wel niveau drie</h3>');
@@ -211,8 +231,47 @@ describe('web version of an edition', () => {
     expect(html).toContain('<meta property="og:image" content="https://beeld.voorbeeld.test/omslag.jpg"/>');
   });
 
+  it('reads an English edition in English by default, and marks its language on a Dutch page', async () => {
+    await ctx.db
+      .insertInto('editions')
+      .values({
+        title: 'Newsletter in English',
+        subject: 'Newsletter in English',
+        slug: 'english-edition',
+        locale: 'en',
+        blocks: JSON.stringify([{ type: 'paragraph', text: 'Hello.' }]),
+        status: 'sent',
+        sent_at: '2026-02-10T08:00:00Z',
+      })
+      .execute();
+    const english = await page('/nieuwsbrieven/english-edition');
+    expect(english.html).toContain('<html lang="en">');
+    expect(english.html).toContain('<h1>Newsletter in English</h1>');
+    expect(english.html).toContain('<article><p>Hello.</p></article>');
+    expect(english.html).toContain(`<link rel="canonical" href="${BASE}/nieuwsbrieven/english-edition"/>`);
+    expect(english.html).toContain(
+      `<link rel="alternate" hreflang="nl" href="${BASE}/nieuwsbrieven/english-edition?lang=nl"/>`,
+    );
+    const dutch = await page('/nieuwsbrieven/english-edition?lang=nl');
+    expect(dutch.html).toContain('<html lang="nl">');
+    expect(dutch.html).toContain('<h1 lang="en">Newsletter in English</h1>');
+    expect(dutch.html).toContain('<article lang="en">');
+    expect(dutch.html).toContain(
+      `<link rel="canonical" href="${BASE}/nieuwsbrieven/english-edition?lang=nl"/>`,
+    );
+    await ctx.db.deleteFrom('editions').where('slug', '=', 'english-edition').execute();
+  });
+
   it('answers unsent and unknown slugs with an HTML 404 page', async () => {
-    for (const slug of ['niet-draft', 'niet-scheduled', 'niet-sending', 'niet-cancelled', 'niet-failed', 'bestaat-niet', '..%2Fadmin']) {
+    for (const slug of [
+      'niet-draft',
+      'niet-scheduled',
+      'niet-sending',
+      'niet-cancelled',
+      'niet-failed',
+      'bestaat-niet',
+      '..%2Fadmin',
+    ]) {
       const { res, html } = await page(`/nieuwsbrieven/${slug}`);
       expect(res.status, slug).toBe(404);
       expect(res.headers.get('content-type'), slug).toMatch(/^text\/html/);
@@ -244,9 +303,12 @@ describe('home page', () => {
     expect(html).toMatch(/name="formToken" value="[^"]+"/);
     expect(html).toContain('<label for="email">');
     expect(html).toContain('<a href="mailto:lab@voorbeeld.test">lab@voorbeeld.test</a>');
-    expect(html).toContain(`<link rel="alternate" type="application/rss+xml" title="Housing First Regio Voorbeeld" href="${BASE}/feed.xml"/>`);
+    expect(html).toContain(
+      `<link rel="alternate" type="application/rss+xml" title="Housing First Regio Voorbeeld" href="${BASE}/feed.xml"/>`,
+    );
     // CSS survives JSX escaping (a `>` would become &gt; and break the rule).
-    for (const style of html.matchAll(/<style>([\s\S]*?)<\/style>/g)) expect(style[1]).not.toMatch(/&[a-z]+;/);
+    for (const style of html.matchAll(/<style>([\s\S]*?)<\/style>/g))
+      expect(style[1]).not.toMatch(/&[a-z]+;/);
     const headings = [...html.matchAll(/<h([1-6])[ >]/g)].map((m) => Number(m[1]));
     for (let i = 1; i < headings.length; i++) expect(headings[i]! - headings[i - 1]!).toBeLessThanOrEqual(1);
   });
@@ -272,7 +334,9 @@ describe('documents page', () => {
     expect(html).toContain('Huis &amp; haard');
     expect(html).toContain('href="https://www.voorbeeld.test/artikel?a=1&amp;b=2"');
     expect(html).toContain('(website: www.voorbeeld.test)');
-    expect(html).toMatch(/href="\/documenten\/\d+\/folder-voor-deelnemers\.pdf" type="application\/pdf">Folder voor deelnemers <span class="hint-inline">\(PDF, 1 kB\)<\/span>/);
+    expect(html).toMatch(
+      /href="\/documenten\/\d+\/folder-voor-deelnemers\.pdf" type="application\/pdf">Folder voor deelnemers <span class="hint-inline">\(PDF, 1 kB\)<\/span>/,
+    );
     expect(html).not.toContain('Concept (niet gepubliceerd)');
     const english = await page('/documenten?lang=en');
     expect(english.html).toContain('<h1>Relevant documents</h1>');
@@ -282,7 +346,8 @@ describe('documents page', () => {
 
 describe('feeds, sitemap and robots.txt', () => {
   const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@' });
-  const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+  const asList = <T>(value: T | T[] | undefined): T[] =>
+    value === undefined ? [] : Array.isArray(value) ? value : [value];
 
   it('RSS 2.0: well-formed, exactly the sent editions and published documents, escaped, absolute', async () => {
     const res = await ctx.app.request('/feed.xml');
@@ -299,7 +364,9 @@ describe('feeds, sitemap and robots.txt', () => {
       [...SENT_TITLES, NASTY, 'Huis & haard', 'Folder voor deelnemers'].sort(),
     );
     for (const item of items) {
-      expect(String(item.pubDate)).toMatch(/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+      expect(String(item.pubDate)).toMatch(
+        /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/,
+      );
       expect(String((item.guid as Record<string, string>)['#text'])).toMatch(/^http:\/\/localhost:3000\//);
       expect(String(item.link)).toMatch(/^https?:\/\//);
     }
@@ -308,7 +375,9 @@ describe('feeds, sitemap and robots.txt', () => {
     expect(nieuwjaar.pubDate).toBe('Wed, 31 Dec 2025 23:30:00 GMT');
     const folder = items.find((item) => item.title === 'Folder voor deelnemers')!;
     expect((folder.enclosure as Record<string, string>)['@type']).toBe('application/pdf');
-    expect(String(folder.link)).toMatch(/^http:\/\/localhost:3000\/documenten\/\d+\/folder-voor-deelnemers\.pdf$/);
+    expect(String(folder.link)).toMatch(
+      /^http:\/\/localhost:3000\/documenten\/\d+\/folder-voor-deelnemers\.pdf$/,
+    );
   });
 
   it('Atom: well-formed, the same entries, RFC 3339 dates', async () => {
@@ -336,7 +405,15 @@ describe('feeds, sitemap and robots.txt', () => {
     expect(XMLValidator.validate(xml)).toBe(true);
     const urls = asList(parser.parse(xml).urlset.url) as { loc: string }[];
     const locs = urls.map((url) => url.loc);
-    for (const path of ['/', '/documenten', '/nieuwsbrieven', '/nieuwsbrieven/oud-2025-a', '/nieuwsbrieven/oud-2025-b', '/nieuwsbrieven/nieuwjaar', '/nieuwsbrieven/lastig']) {
+    for (const path of [
+      '/',
+      '/documenten',
+      '/nieuwsbrieven',
+      '/nieuwsbrieven/oud-2025-a',
+      '/nieuwsbrieven/oud-2025-b',
+      '/nieuwsbrieven/nieuwjaar',
+      '/nieuwsbrieven/lastig',
+    ]) {
       expect(locs).toContain(`${BASE}${path}`);
     }
     expect(locs.filter((loc) => loc.includes('/nieuwsbrieven/'))).toHaveLength(4);

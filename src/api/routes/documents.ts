@@ -1,6 +1,5 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import { audit } from '../../domain/audit.js';
 import {
   type CategoryRow,
   contentDisposition,
@@ -26,6 +25,7 @@ import {
   updateDocument,
 } from '../../domain/documents.js';
 import { DomainError, Invalid } from '../../domain/errors.js';
+import { audited } from '../audited.js';
 import type { AppEnv } from '../deps.js';
 import { multipartBoundary, readMultipart } from '../multipart.js';
 import { apiRoute, IdParam, jsonContent } from '../openapi.js';
@@ -403,7 +403,7 @@ export function documentRoutes() {
       },
     }),
     async (c) => {
-      const { db, clock } = c.var.deps;
+      const { clock } = c.var.deps;
       const contentType = c.req.header('content-type') ?? '';
       const boundary = multipartBoundary(contentType);
       const now = clock.now();
@@ -425,32 +425,38 @@ export function documentRoutes() {
         const title = input.title ?? titleFromFilename(file.filename);
         if (!title)
           throw new Invalid('A title is needed.', [{ field: 'title', message: 'Vul een titel in.' }]);
-        row = await db.transaction().execute(async (tx) => {
-          const created = await createFileDocument(
-            tx,
-            c.var.principal,
-            now,
-            { ...input, title, date: input.date ?? today(c) },
-            file,
-          );
-          await audit(tx, c.var.principal, 'document.create', `document:${created.id}`, {
-            kind: 'file',
-            format: created.file_format,
-            size: Number(created.file_size),
-          });
-          return created;
-        });
+        row = await audited(
+          c,
+          (tx) =>
+            createFileDocument(
+              tx,
+              c.var.principal,
+              now,
+              { ...input, title, date: input.date ?? today(c) },
+              file,
+            ),
+          {
+            action: 'document.create',
+            target: (created) => `document:${created.id}`,
+            details: (created) => ({
+              kind: 'file',
+              format: created.file_format,
+              size: Number(created.file_size),
+            }),
+          },
+        );
       } else if (/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {
         // Validated by the route's JSON schema (the multipart branch above has no zod schema).
         const input = c.req.valid('json' as never) as z.infer<typeof LinkDocumentInput>;
-        row = await db.transaction().execute(async (tx) => {
-          const created = await createLinkDocument(tx, c.var.principal, now, {
-            ...input,
-            date: input.date ?? today(c),
-          });
-          await audit(tx, c.var.principal, 'document.create', `document:${created.id}`, { kind: 'link' });
-          return created;
-        });
+        row = await audited(
+          c,
+          (tx) => createLinkDocument(tx, c.var.principal, now, { ...input, date: input.date ?? today(c) }),
+          {
+            action: 'document.create',
+            target: (created) => `document:${created.id}`,
+            details: { kind: 'link' },
+          },
+        );
       } else {
         throw new DomainError(
           'Send a file as multipart/form-data (field "file"), or a link as JSON (Content-Type: application/json).',
@@ -537,12 +543,10 @@ export function documentRoutes() {
     async (c) => {
       const { id } = c.req.valid('param');
       const changes = c.req.valid('json');
-      const row = await c.var.deps.db.transaction().execute(async (tx) => {
-        const updated = await updateDocument(tx, c.var.deps.clock.now(), id, changes);
-        await audit(tx, c.var.principal, 'document.update', `document:${id}`, {
-          fields: Object.keys(changes),
-        });
-        return updated;
+      const row = await audited(c, (tx) => updateDocument(tx, c.var.deps.clock.now(), id, changes), {
+        action: 'document.update',
+        target: `document:${id}`,
+        details: { fields: Object.keys(changes) },
       });
       return c.json(documentJson(row, baseOf(c)), 200);
     },
@@ -560,9 +564,9 @@ export function documentRoutes() {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      await c.var.deps.db.transaction().execute(async (tx) => {
-        await deleteDocument(tx, id);
-        await audit(tx, c.var.principal, 'document.delete', `document:${id}`);
+      await audited(c, (tx) => deleteDocument(tx, id), {
+        action: 'document.delete',
+        target: `document:${id}`,
       });
       return c.body(null, 204);
     },
@@ -602,10 +606,9 @@ export function documentCategoryRoutes() {
       responses: { 201: { description: 'Created', content: jsonContent(CategorySchema) } },
     }),
     async (c) => {
-      const row = await c.var.deps.db.transaction().execute(async (tx) => {
-        const created = await createCategory(tx, c.req.valid('json'));
-        await audit(tx, c.var.principal, 'document-category.create', `document-category:${created.id}`);
-        return created;
+      const row = await audited(c, (tx) => createCategory(tx, c.req.valid('json')), {
+        action: 'document-category.create',
+        target: (created) => `document-category:${created.id}`,
       });
       return c.json(categoryJson(row), 201);
     },
@@ -639,10 +642,9 @@ export function documentCategoryRoutes() {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const row = await c.var.deps.db.transaction().execute(async (tx) => {
-        const updated = await updateCategory(tx, id, c.req.valid('json'));
-        await audit(tx, c.var.principal, 'document-category.update', `document-category:${id}`);
-        return updated;
+      const row = await audited(c, (tx) => updateCategory(tx, id, c.req.valid('json')), {
+        action: 'document-category.update',
+        target: `document-category:${id}`,
       });
       return c.json(categoryJson(row), 200);
     },
@@ -660,9 +662,9 @@ export function documentCategoryRoutes() {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      await c.var.deps.db.transaction().execute(async (tx) => {
-        await deleteCategory(tx, id);
-        await audit(tx, c.var.principal, 'document-category.delete', `document-category:${id}`);
+      await audited(c, (tx) => deleteCategory(tx, id), {
+        action: 'document-category.delete',
+        target: `document-category:${id}`,
       });
       return c.body(null, 204);
     },

@@ -294,8 +294,11 @@ export function importRoutes() {
       }
       if (Number(c.req.header('content-length') ?? 0) > REQUEST_MAX_BYTES) throw new UploadTooLarge();
       const fields: Record<string, string> = {};
-      for (const [name, value] of Object.entries(c.req.query()))
-        if (OPTION_FIELDS.has(name)) fields[name] = value;
+      // An empty field (a form's "none" choice) counts as absent.
+      const setOption = (name: string, value: string) => {
+        if (OPTION_FIELDS.has(name) && value.trim() !== '') fields[name] = value.trim();
+      };
+      for (const [name, value] of Object.entries(c.req.query())) setOption(name, value);
       // A raw upload has its options in the query: refuse bad ones before reading a byte.
       if (isCsv) {
         const early = ImportOptionsSchema.safeParse(fields);
@@ -319,9 +322,7 @@ export function importRoutes() {
           } else if (body && boundary) {
             let files = 0;
             await readMultipart(body, boundary, {
-              onField: (name, value) => {
-                if (OPTION_FIELDS.has(name)) fields[name] = value;
-              },
+              onField: setOption,
               onFile: (part) => {
                 if (part.name !== 'file') return null;
                 if (++files > 1) {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DEFAULT_LINKEDIN_VERSION } from '../../config.js';
 import type { Db } from '../../db/connection.js';
 import {
+  announceDocument,
   announceEdition,
   type Credentials,
   currentConnection,
@@ -37,6 +38,7 @@ import {
   refreshAccessToken,
 } from '../../providers/linkedin.js';
 import { composeCommentary } from '../../providers/linkedin-text.js';
+import { QUEUES } from '../queues.js';
 
 /** What the LinkedIn worker needs besides the database; built by the entry point from the config. */
 export interface LinkedInWorkerConfig {
@@ -65,7 +67,8 @@ export interface LinkedInProcessorDeps {
   linkedin?: LinkedInWorkerConfig;
 }
 
-const announcePayload = z.object({ editionId: z.string().regex(/^\d+$/) });
+const announcePayload = QUEUES.linkedin['announce-edition'];
+const announceDocumentPayload = QUEUES.linkedin['announce-document'];
 const publishPayload = z.object({ postId: z.string().regex(/^\d+$/), version: z.number().int() });
 const EARLY_TOLERANCE_MS = 5_000;
 /** Another job id (a sweep's) waits this long for a job that holds the post; the same job id takes over at once. */
@@ -105,6 +108,12 @@ export function linkedinProcessor(deps: LinkedInProcessorDeps) {
         return deps.db
           .transaction()
           .execute((tx) => announceEdition(tx, editionId, deps.publicBaseUrl, deps.clock.now()));
+      }
+      case 'announce-document': {
+        const { documentId } = announceDocumentPayload.parse(job.data);
+        return deps.db
+          .transaction()
+          .execute((tx) => announceDocument(tx, documentId, deps.publicBaseUrl, deps.clock.now()));
       }
       case 'publish-post':
         return publish(deps, config, api, job, token);

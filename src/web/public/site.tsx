@@ -119,6 +119,8 @@ interface SitePage {
   settings: Settings;
   /** The path of this page (without query), for canonical and language alternates. */
   path: string;
+  /** The language of the page without `?lang=` (an edition: its own language). */
+  defaultLang?: Locale;
   description?: string;
   documentTitle?: string;
   /** Extra head elements (OpenGraph of an edition, …). */
@@ -130,16 +132,22 @@ interface SitePage {
 }
 
 /** Canonical link (self, in this language), language alternates and the feeds, for every site page. */
+/** The address of a page in a language: bare for the language it has without `?lang=`. */
+function pageUrl(base: string, path: string, lang: Locale, defaultLang: Locale = 'nl'): string {
+  return lang === defaultLang ? `${base}${path}` : `${base}${path}?lang=${lang}`;
+}
+
 function CommonHead(props: {
   base: string;
   path: string;
   lang: Locale;
+  defaultLang?: Locale;
   description?: string;
   noindex?: boolean;
   feedTitle: string;
 }) {
-  const nl = `${props.base}${props.path}`;
-  const en = `${props.base}${href(props.path, 'en')}`;
+  const nl = pageUrl(props.base, props.path, 'nl', props.defaultLang);
+  const en = pageUrl(props.base, props.path, 'en', props.defaultLang);
   return (
     <>
       {props.description ? <meta name="description" content={props.description} /> : null}
@@ -150,7 +158,7 @@ function CommonHead(props: {
       )}
       <link rel="alternate" hreflang="nl" href={nl} />
       <link rel="alternate" hreflang="en" href={en} />
-      <link rel="alternate" hreflang="x-default" href={nl} />
+      <link rel="alternate" hreflang="x-default" href={`${props.base}${props.path}`} />
       <link
         rel="alternate"
         type="application/rss+xml"
@@ -191,6 +199,7 @@ function renderSite(c: PublicContext, page: SitePage, body: Child) {
             lang={page.lang}
             description={page.description}
             noindex={page.noindex}
+            defaultLang={page.defaultLang}
             feedTitle={page.settings.programmeName}
           />
           {page.head}
@@ -602,13 +611,14 @@ async function editionPage(c: PublicContext) {
       titleLang: contentLang,
       settings,
       path,
+      defaultLang: edition.locale,
       description: edition.preheader || undefined,
       head: (
         <ShareTags
           type="article"
           title={edition.title}
           description={edition.preheader}
-          url={`${base}${lang === 'en' ? href(path, 'en') : path}`}
+          url={pageUrl(base, path, lang, edition.locale)}
           siteName={settings.programmeName}
           lang={edition.locale}
           image={image}
