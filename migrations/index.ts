@@ -29,6 +29,7 @@ import * as m0027 from './0027_document_categories.js';
 import * as m0028 from './0028_documents.js';
 import * as m0029 from './0029_editions_archive_idx.js';
 import * as m0030 from './0030_linkedin_document_posts.js';
+import * as m0031 from './0031_rate_limits_unlogged.js';
 
 /**
  * Every migration, in order. A static list (rather than reading the folder) so that the Workers
@@ -65,4 +66,5 @@ export const migrations: Record<string, Migration> = {
   '0028_documents': m0028,
   '0029_editions_archive_idx': m0029,
   '0030_linkedin_document_posts': m0030,
+  '0031_rate_limits_unlogged': m0031,
 };
