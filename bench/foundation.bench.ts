@@ -32,7 +32,12 @@ export async function httpBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
     logger: createLogger('info', { write: () => true } as never),
     metrics: createMetricsRegistry({ defaultMetrics: false }),
     linkTokens: new LinkTokens(['bench-secret'.padEnd(48, 'x')], systemClock),
-    config: { nodeEnv: 'production', publicBaseUrl: 'http://localhost', mailerKind: 'mailbox', siteOrigins: [] },
+    config: {
+      nodeEnv: 'production',
+      publicBaseUrl: 'http://localhost',
+      mailerKind: 'mailbox',
+      siteOrigins: [],
+    },
     clientIp: () => '127.0.0.1',
   });
   const user = await createUser(database.db, {

@@ -438,12 +438,40 @@ interface PipelineRun {
   html: { nlBytes: number; enBytes: number; personalisedBytes: number };
   phases: Record<string, number | null>;
   cpu: Record<string, unknown>;
+  batchJobs: Record<string, number | null>;
   jobWarnings: number;
   firstWarnings: string[];
   editionStatus: string;
 }
 
 let runCounter = 0;
+
+/**
+ * How the batch jobs ran: their durations, and their starts grouped into limiter windows (a gap of
+ * ≥ 500 ms between two starts opens a new window), to tell the limiter's pace from the work's.
+ */
+function batchJobTimings(jobs: { processedOn?: number; finishedOn?: number }[], started: number) {
+  const timed = jobs.filter((job) => job.processedOn && job.finishedOn);
+  const durations = timed.map((job) => job.finishedOn! - job.processedOn!).sort((a, b) => a - b);
+  const starts = timed.map((job) => job.processedOn!).sort((a, b) => a - b);
+  const windows: number[] = [];
+  for (const [index, start] of starts.entries()) {
+    if (index === 0 || start - starts[index - 1]! >= 500) windows.push(start);
+  }
+  const quantile = (q: number) =>
+    durations[Math.min(durations.length - 1, Math.floor(q * durations.length))] ?? null;
+  return {
+    jobs: timed.length,
+    durationMsP50: quantile(0.5),
+    durationMsP95: quantile(0.95),
+    durationMsMax: durations.at(-1) ?? null,
+    firstStartMs: starts.length > 0 ? starts[0]! - started : null,
+    lastStartMs: starts.length > 0 ? starts.at(-1)! - started : null,
+    startWindows: windows.length,
+    meanWindowGapMs:
+      windows.length > 1 ? Math.round((windows.at(-1)! - windows[0]!) / (windows.length - 1)) : null,
+  };
+}
 
 /**
  * One real send: fresh database, `recipients` subscribers, an approved ≈ 30 KB edition, the real
@@ -583,6 +611,7 @@ export async function runPipeline(
       .select((eb) => [eb.fn.min('relayed_at').as('first'), eb.fn.max('relayed_at').as('last')])
       .where('queue', '=', 'edition-batches')
       .executeTakeFirstOrThrow();
+    const batchJobs = batchJobTimings(await queues['edition-batches'].getJobs(['completed'], 0, -1), started);
     const renders = await driver.db
       .selectFrom('edition_renders')
       .select(['locale', 'html', 'text', 'subject'])
@@ -630,6 +659,7 @@ export async function runPipeline(
         fakeLastAcceptedMs: fakeStats.lastAcceptedAt === null ? null : fakeStats.lastAcceptedAt - started,
       },
       cpu: cpuFigures,
+      batchJobs,
       jobWarnings: warnings.length,
       firstWarnings: warnings.slice(0, 3),
       editionStatus: status,

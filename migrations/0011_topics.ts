@@ -17,9 +17,30 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db
     .insertInto('topics')
     .values([
-      { slug: 'nieuwsbrief', name_nl: 'Nieuwsbrief', name_en: 'Newsletter', description_nl: 'Elke editie van de nieuwsbrief.', description_en: 'Every edition of the newsletter.', position: 1 },
-      { slug: 'artikelen', name_nl: 'Artikelen', name_en: 'Articles', description_nl: 'Nieuwe artikelen en achtergronden.', description_en: 'New articles and background pieces.', position: 2 },
-      { slug: 'documenten', name_nl: 'Documenten en folders', name_en: 'Documents and leaflets', description_nl: 'Nieuwe documenten, folders en rapporten.', description_en: 'New documents, leaflets and reports.', position: 3 },
+      {
+        slug: 'nieuwsbrief',
+        name_nl: 'Nieuwsbrief',
+        name_en: 'Newsletter',
+        description_nl: 'Elke editie van de nieuwsbrief.',
+        description_en: 'Every edition of the newsletter.',
+        position: 1,
+      },
+      {
+        slug: 'artikelen',
+        name_nl: 'Artikelen',
+        name_en: 'Articles',
+        description_nl: 'Nieuwe artikelen en achtergronden.',
+        description_en: 'New articles and background pieces.',
+        position: 2,
+      },
+      {
+        slug: 'documenten',
+        name_nl: 'Documenten en folders',
+        name_en: 'Documents and leaflets',
+        description_nl: 'Nieuwe documenten, folders en rapporten.',
+        description_en: 'New documents, leaflets and reports.',
+        position: 3,
+      },
     ])
     .execute();
 }

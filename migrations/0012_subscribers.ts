@@ -24,9 +24,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('confirmation_count', 'integer', (c) => c.notNull().defaultTo(0))
     .execute();
   await db.schema.createIndex('subscribers_status_idx').on('subscribers').columns(['status', 'id']).execute();
-  await db.schema.createIndex('subscribers_organisation_idx').on('subscribers').column('organisation_id').execute();
+  await db.schema
+    .createIndex('subscribers_organisation_idx')
+    .on('subscribers')
+    .column('organisation_id')
+    .execute();
   await sql`create extension if not exists pg_trgm`.execute(db);
-  await sql`create index subscribers_search_idx on subscribers using gin ((email || ' ' || coalesce(name, '')) gin_trgm_ops)`.execute(db);
+  await sql`create index subscribers_search_idx on subscribers using gin ((email || ' ' || coalesce(name, '')) gin_trgm_ops)`.execute(
+    db,
+  );
 
   await db.schema
     .createTable('subscriptions')
@@ -35,5 +41,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addPrimaryKeyConstraint('subscriptions_pkey', ['subscriber_id', 'topic_id'])
     .execute();
-  await db.schema.createIndex('subscriptions_topic_idx').on('subscriptions').columns(['topic_id', 'subscriber_id']).execute();
+  await db.schema
+    .createIndex('subscriptions_topic_idx')
+    .on('subscriptions')
+    .columns(['topic_id', 'subscriber_id'])
+    .execute();
 }

@@ -40,7 +40,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('user_agent', 'text')
     .addColumn('at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('consent_events_subscriber_idx').on('consent_events').columns(['subscriber_id', 'id']).execute();
+  await db.schema
+    .createIndex('consent_events_subscriber_idx')
+    .on('consent_events')
+    .columns(['subscriber_id', 'id'])
+    .execute();
   await sql`
     create function consent_events_append_only() returns trigger language plpgsql as $$
     begin

@@ -18,7 +18,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       c
         .notNull()
         .defaultTo('draft')
-        .check(sql`status in ('draft', 'in_review', 'approved', 'scheduled', 'sending', 'sent', 'paused', 'cancelled', 'failed')`),
+        .check(
+          sql`status in ('draft', 'in_review', 'approved', 'scheduled', 'sending', 'sent', 'paused', 'cancelled', 'failed')`,
+        ),
     )
     .addColumn('send_at', 'timestamptz')
     .addColumn('schedule_version', 'integer', (c) => c.notNull().defaultTo(0))
@@ -51,5 +53,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('note', 'text')
     .addColumn('at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('edition_events_edition_idx').on('edition_events').columns(['edition_id', 'id']).execute();
+  await db.schema
+    .createIndex('edition_events_edition_idx')
+    .on('edition_events')
+    .columns(['edition_id', 'id'])
+    .execute();
 }

@@ -30,7 +30,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       c
         .notNull()
         .defaultTo('queued')
-        .check(sql`status in ('queued', 'sent', 'delivered', 'bounced', 'soft_bounced', 'complained', 'failed', 'suppressed', 'cancelled')`),
+        .check(
+          sql`status in ('queued', 'sent', 'delivered', 'bounced', 'soft_bounced', 'complained', 'failed', 'suppressed', 'cancelled')`,
+        ),
     )
     .addColumn('provider_message_id', 'text')
     .addColumn('error', 'text')
@@ -39,16 +41,27 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('opened_at', 'timestamptz')
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await sql`create unique index deliveries_edition_subscriber_key on deliveries (edition_id, subscriber_id)`.execute(db);
-  await db.schema.createIndex('deliveries_batch_idx').on('deliveries').columns(['edition_id', 'batch_no']).execute();
-  await sql`create unique index deliveries_provider_message_key on deliveries (provider_message_id) where provider_message_id is not null`.execute(db);
+  await sql`create unique index deliveries_edition_subscriber_key on deliveries (edition_id, subscriber_id)`.execute(
+    db,
+  );
+  await db.schema
+    .createIndex('deliveries_batch_idx')
+    .on('deliveries')
+    .columns(['edition_id', 'batch_no'])
+    .execute();
+  await sql`create unique index deliveries_provider_message_key on deliveries (provider_message_id) where provider_message_id is not null`.execute(
+    db,
+  );
 
   await db.schema
     .createTable('delivery_batches')
     .addColumn('edition_id', 'bigint', (c) => c.notNull().references('editions.id').onDelete('cascade'))
     .addColumn('batch_no', 'integer', (c) => c.notNull())
     .addColumn('status', 'text', (c) =>
-      c.notNull().defaultTo('pending').check(sql`status in ('pending', 'sent', 'failed', 'review', 'cancelled')`),
+      c
+        .notNull()
+        .defaultTo('pending')
+        .check(sql`status in ('pending', 'sent', 'failed', 'review', 'cancelled')`),
     )
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('first_attempt_at', 'timestamptz')

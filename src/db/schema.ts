@@ -191,7 +191,16 @@ export interface SettingsTable {
   updated_at: DefaultedTimestamp;
 }
 
-export type EditionStatus = 'draft' | 'in_review' | 'approved' | 'scheduled' | 'sending' | 'sent' | 'paused' | 'cancelled' | 'failed';
+export type EditionStatus =
+  | 'draft'
+  | 'in_review'
+  | 'approved'
+  | 'scheduled'
+  | 'sending'
+  | 'sent'
+  | 'paused'
+  | 'cancelled'
+  | 'failed';
 export type DeliveryStatus =
   | 'queued'
   | 'sent'
@@ -272,7 +281,11 @@ export interface DeliveriesTable {
 export interface DeliveryBatchesTable {
   edition_id: string;
   batch_no: number;
-  status: ColumnType<'pending' | 'sent' | 'failed' | 'review' | 'cancelled', 'pending' | undefined, 'pending' | 'sent' | 'failed' | 'review' | 'cancelled'>;
+  status: ColumnType<
+    'pending' | 'sent' | 'failed' | 'review' | 'cancelled',
+    'pending' | undefined,
+    'pending' | 'sent' | 'failed' | 'review' | 'cancelled'
+  >;
   attempts: Generated<number>;
   first_attempt_at: Timestamp | null;
   last_attempt_at: Timestamp | null;
@@ -346,12 +359,23 @@ export interface ImportErrorsTable {
 
 export type LinkedInConnectionStatus = 'pending' | 'active' | 'broken' | 'disconnected';
 export type LinkedInPostKind = 'edition' | 'article' | 'document' | 'custom';
-export type LinkedInPostStatus = 'draft' | 'scheduled' | 'publishing' | 'published' | 'failed' | 'held' | 'cancelled';
+export type LinkedInPostStatus =
+  | 'draft'
+  | 'scheduled'
+  | 'publishing'
+  | 'published'
+  | 'failed'
+  | 'held'
+  | 'cancelled';
 
 /** The LinkedIn OAuth connection (see migrations/0024_linkedin_connections.ts); tokens encrypted. */
 export interface LinkedInConnectionsTable {
   id: GeneratedAlways<string>;
-  status: ColumnType<LinkedInConnectionStatus, LinkedInConnectionStatus | undefined, LinkedInConnectionStatus>;
+  status: ColumnType<
+    LinkedInConnectionStatus,
+    LinkedInConnectionStatus | undefined,
+    LinkedInConnectionStatus
+  >;
   organization_id: string | null;
   organization_name: string | null;
   organizations: Json<{ id: string; name: string }[]>;

@@ -20,7 +20,11 @@ const suppressionHashSql = sql`encode(sha256(convert_to('suppression:' || lower(
  * subscribers of at least one target topic, in the organisation kinds filter if any, not
  * suppressed. Each row gets a fixed batch number. Idempotent (unique per edition and subscriber).
  */
-export async function snapshotRecipients(tx: DbOrTx, edition: EditionView, batchSize = BATCH_SIZE): Promise<number> {
+export async function snapshotRecipients(
+  tx: DbOrTx,
+  edition: EditionView,
+  batchSize = BATCH_SIZE,
+): Promise<number> {
   const kinds = edition.organisation_kinds;
   const result = await sql`
     insert into deliveries (edition_id, subscriber_id, email, locale, topic_id, batch_no)
@@ -77,8 +81,17 @@ export type BatchClaim =
  * are taken out; from then on the batch's recipient set is frozen, so every retry sends the same
  * request under the same idempotency key.
  */
-export async function claimBatch(tx: DbOrTx, editionId: string, batchNo: number, now: Date): Promise<BatchClaim> {
-  const edition = await tx.selectFrom('editions').select(['status']).where('id', '=', editionId).executeTakeFirst();
+export async function claimBatch(
+  tx: DbOrTx,
+  editionId: string,
+  batchNo: number,
+  now: Date,
+): Promise<BatchClaim> {
+  const edition = await tx
+    .selectFrom('editions')
+    .select(['status'])
+    .where('id', '=', editionId)
+    .executeTakeFirst();
   if (!edition) return { kind: 'skip', reason: 'edition gone' };
   if (edition.status !== 'sending') return { kind: 'skip', reason: `edition is ${edition.status}` };
   const batch = await tx
@@ -88,11 +101,14 @@ export async function claimBatch(tx: DbOrTx, editionId: string, batchNo: number,
     .where('batch_no', '=', batchNo)
     .forUpdate()
     .executeTakeFirst();
-  if (!batch || batch.status !== 'pending') return { kind: 'skip', reason: `batch is ${batch?.status ?? 'missing'}` };
+  if (batch?.status !== 'pending') return { kind: 'skip', reason: `batch is ${batch?.status ?? 'missing'}` };
   if (batch.first_attempt_at && now.getTime() - batch.first_attempt_at.getTime() > IDEMPOTENCY_WINDOW_MS) {
     await tx
       .updateTable('delivery_batches')
-      .set({ status: 'review', last_error: 'first attempt is older than the provider keeps idempotency keys; check before resending' })
+      .set({
+        status: 'review',
+        last_error: 'first attempt is older than the provider keeps idempotency keys; check before resending',
+      })
       .where('edition_id', '=', editionId)
       .where('batch_no', '=', batchNo)
       .execute();
@@ -104,7 +120,9 @@ export async function claimBatch(tx: DbOrTx, editionId: string, batchNo: number,
         from subscribers s
        where d.subscriber_id = s.id and d.edition_id = ${editionId} and d.batch_no = ${batchNo} and d.status = 'queued'
          and (s.status <> 'active'
-              or exists (select 1 from suppressions x where x.email_hash = ${suppressionHashSql}))`.execute(tx);
+              or exists (select 1 from suppressions x where x.email_hash = ${suppressionHashSql}))`.execute(
+      tx,
+    );
     // Erased since the snapshot: nothing left to send to.
     await tx
       .updateTable('deliveries')
@@ -135,11 +153,22 @@ export interface BatchRecipient {
 }
 
 /** The recipients of a claimed batch, in a stable order (the request body must not change between retries). */
-export async function batchRecipients(db: DbOrTx, editionId: string, batchNo: number): Promise<BatchRecipient[]> {
+export async function batchRecipients(
+  db: DbOrTx,
+  editionId: string,
+  batchNo: number,
+): Promise<BatchRecipient[]> {
   const rows = await db
     .selectFrom('deliveries')
     .innerJoin('subscribers', 'subscribers.id', 'deliveries.subscriber_id')
-    .select(['deliveries.id', 'deliveries.subscriber_id', 'deliveries.email', 'subscribers.name', 'deliveries.locale', 'deliveries.topic_id'])
+    .select([
+      'deliveries.id',
+      'deliveries.subscriber_id',
+      'deliveries.email',
+      'subscribers.name',
+      'deliveries.locale',
+      'deliveries.topic_id',
+    ])
     .where('deliveries.edition_id', '=', editionId)
     .where('deliveries.batch_no', '=', batchNo)
     .where('deliveries.status', '=', 'queued')
@@ -155,22 +184,37 @@ export async function batchRecipients(db: DbOrTx, editionId: string, batchNo: nu
   }));
 }
 
-export type DeliveryOutcome = { deliveryId: string } & ({ messageId: string } | { messageId: null; error: string });
+export type DeliveryOutcome = { deliveryId: string } & (
+  | { messageId: string }
+  | { messageId: null; error: string }
+);
 
 /**
  * Closes a batch in one transaction: provider ids (or per-recipient errors) on every delivery,
  * the batch marked sent, and, when it was the last one, the edition finished.
  */
-export async function closeBatch(tx: DbOrTx, editionId: string, batchNo: number, outcomes: DeliveryOutcome[], now: Date) {
+export async function closeBatch(
+  tx: DbOrTx,
+  editionId: string,
+  batchNo: number,
+  outcomes: DeliveryOutcome[],
+  now: Date,
+) {
   const sent = outcomes.filter((o): o is { deliveryId: string; messageId: string } => o.messageId !== null);
-  const failed = outcomes.filter((o): o is { deliveryId: string; messageId: null; error: string } => o.messageId === null);
+  const failed = outcomes.filter(
+    (o): o is { deliveryId: string; messageId: null; error: string } => o.messageId === null,
+  );
   if (sent.length > 0) {
     await sql`
       update deliveries d set status = 'sent', provider_message_id = v.message_id, sent_at = ${now}, updated_at = ${now}
         from unnest(${sent.map((o) => o.deliveryId)}::bigint[], ${sent.map((o) => o.messageId)}::text[]) as v(id, message_id)
        where d.id = v.id and d.status = 'queued'`.execute(tx);
     // A webhook can beat this commit; events stored before the ids were known apply now.
-    await applyEarlyEvents(tx, sent.map((o) => o.messageId), now);
+    await applyEarlyEvents(
+      tx,
+      sent.map((o) => o.messageId),
+      now,
+    );
   }
   for (const outcome of failed) {
     await tx
@@ -194,8 +238,13 @@ export async function closeBatch(tx: DbOrTx, editionId: string, batchNo: number,
  * records the LinkedIn announcement. The edition row lock serialises the last batches.
  */
 export async function finishIfComplete(tx: DbOrTx, editionId: string, now: Date): Promise<boolean> {
-  const edition = await tx.selectFrom('editions').select(['status']).where('id', '=', editionId).forUpdate().executeTakeFirst();
-  if (!edition || edition.status !== 'sending') return false;
+  const edition = await tx
+    .selectFrom('editions')
+    .select(['status'])
+    .where('id', '=', editionId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (edition?.status !== 'sending') return false;
   const open = await tx
     .selectFrom('delivery_batches')
     .select('batch_no')
@@ -206,15 +255,28 @@ export async function finishIfComplete(tx: DbOrTx, editionId: string, now: Date)
   if (open) return false;
   const counts = await tx
     .selectFrom('deliveries')
-    .select((eb) => [eb.fn.countAll<string>().as('total'), eb.fn.count<string>('provider_message_id').as('sent')])
+    .select((eb) => [
+      eb.fn.countAll<string>().as('total'),
+      eb.fn.count<string>('provider_message_id').as('sent'),
+    ])
     .where('edition_id', '=', editionId)
     .executeTakeFirstOrThrow();
   const failedEntirely = Number(counts.total) > 0 && Number(counts.sent) === 0;
   const to = failedEntirely ? 'failed' : 'sent';
-  await tx.updateTable('editions').set({ status: to, sent_at: failedEntirely ? null : now, updated_at: now }).where('id', '=', editionId).execute();
+  await tx
+    .updateTable('editions')
+    .set({ status: to, sent_at: failedEntirely ? null : now, updated_at: now })
+    .where('id', '=', editionId)
+    .execute();
   await tx
     .insertInto('edition_events')
-    .values({ edition_id: editionId, actor_user_id: null, from_status: 'sending', to_status: to, note: `${counts.sent} of ${counts.total} sent` })
+    .values({
+      edition_id: editionId,
+      actor_user_id: null,
+      from_status: 'sending',
+      to_status: to,
+      note: `${counts.sent} of ${counts.total} sent`,
+    })
     .execute();
   if (!failedEntirely) {
     await enqueue(tx, {
@@ -229,20 +291,42 @@ export async function finishIfComplete(tx: DbOrTx, editionId: string, now: Date)
 
 /** Quota reached: the edition waits (visibly) instead of burning retries; an editor resumes it. */
 export async function pauseForQuota(tx: DbOrTx, editionId: string, reason: string, now: Date): Promise<void> {
-  const edition = await tx.selectFrom('editions').select('status').where('id', '=', editionId).forUpdate().executeTakeFirst();
+  const edition = await tx
+    .selectFrom('editions')
+    .select('status')
+    .where('id', '=', editionId)
+    .forUpdate()
+    .executeTakeFirst();
   if (edition?.status !== 'sending') return;
-  await tx.updateTable('editions').set({ status: 'paused', paused_reason: reason, updated_at: now }).where('id', '=', editionId).execute();
+  await tx
+    .updateTable('editions')
+    .set({ status: 'paused', paused_reason: reason, updated_at: now })
+    .where('id', '=', editionId)
+    .execute();
   await tx
     .insertInto('edition_events')
-    .values({ edition_id: editionId, actor_user_id: null, from_status: 'sending', to_status: 'paused', note: reason })
+    .values({
+      edition_id: editionId,
+      actor_user_id: null,
+      from_status: 'sending',
+      to_status: 'paused',
+      note: reason,
+    })
     .execute();
 }
 
 /** "Resend to failed only": failed deliveries get new batches and the edition sends again. */
-export async function resendFailed(tx: DbOrTx, actor: Principal, editionId: string, now: Date): Promise<number> {
+export async function resendFailed(
+  tx: DbOrTx,
+  actor: Principal,
+  editionId: string,
+  now: Date,
+): Promise<number> {
   const edition = await getEdition(tx, editionId, { forUpdate: true });
   if (edition.status !== 'sent' && edition.status !== 'failed') {
-    throw new Conflict(`Only a sent or failed edition can resend its failed deliveries (this one is ${edition.status}).`);
+    throw new Conflict(
+      `Only a sent or failed edition can resend its failed deliveries (this one is ${edition.status}).`,
+    );
   }
   const maxBatch = await tx
     .selectFrom('delivery_batches')
@@ -262,10 +346,20 @@ export async function resendFailed(tx: DbOrTx, actor: Principal, editionId: stri
     insert into delivery_batches (edition_id, batch_no)
     select distinct edition_id, batch_no from deliveries where edition_id = ${editionId} and batch_no >= ${first}
     on conflict do nothing`.execute(tx);
-  await tx.updateTable('editions').set({ status: 'sending', updated_at: now }).where('id', '=', editionId).execute();
+  await tx
+    .updateTable('editions')
+    .set({ status: 'sending', updated_at: now })
+    .where('id', '=', editionId)
+    .execute();
   await tx
     .insertInto('edition_events')
-    .values({ edition_id: editionId, actor_user_id: actor.user.id, from_status: edition.status, to_status: 'sending', note: `resend ${count} failed` })
+    .values({
+      edition_id: editionId,
+      actor_user_id: actor.user.id,
+      from_status: edition.status,
+      to_status: 'sending',
+      note: `resend ${count} failed`,
+    })
     .execute();
   await enqueueBatches(tx, editionId, `f${first}`);
   return count;
@@ -289,7 +383,12 @@ export async function sweepSends(tx: DbOrTx, now: Date): Promise<{ batches: numb
     .where('editions.status', '=', 'sending')
     .where('delivery_batches.status', '=', 'pending')
     .where('editions.sending_started_at', '<', stuckBefore)
-    .where((eb) => eb.or([eb('delivery_batches.last_attempt_at', 'is', null), eb('delivery_batches.last_attempt_at', '<', stuckBefore)]))
+    .where((eb) =>
+      eb.or([
+        eb('delivery_batches.last_attempt_at', 'is', null),
+        eb('delivery_batches.last_attempt_at', '<', stuckBefore),
+      ]),
+    )
     .execute();
   const round = `s${Math.floor(now.getTime() / 60_000).toString(36)}`;
   for (const batch of batches) {

@@ -20,7 +20,11 @@ const httpsUrl = z
 const text = (max: number) => z.string().trim().min(1, 'Vul dit veld in.').max(max);
 
 export const blockSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('heading'), text: text(200), level: z.union([z.literal(2), z.literal(3)]).default(2) }),
+  z.object({
+    type: z.literal('heading'),
+    text: text(200),
+    level: z.union([z.literal(2), z.literal(3)]).default(2),
+  }),
   z.object({ type: z.literal('paragraph'), text: text(5000) }),
   z.object({
     type: z.literal('image'),
@@ -54,17 +58,23 @@ const INLINE = /\*\*(.+?)\*\*|\*(.+?)\*|\[([^\]]+)\]\(([^)\s]+)\)/g;
  * Parses the markdown subset into plain segments (never HTML): templates render them as
  * elements, so any other character is just text and is escaped by React.
  */
-export function parseInline(source: string, inherited: { bold?: boolean; italic?: boolean } = {}): InlineSegment[] {
+export function parseInline(
+  source: string,
+  inherited: { bold?: boolean; italic?: boolean } = {},
+): InlineSegment[] {
   const segments: InlineSegment[] = [];
   let last = 0;
   for (const match of source.matchAll(INLINE)) {
-    if (match.index > last) segments.push({ kind: 'text', text: source.slice(last, match.index), ...inherited });
+    if (match.index > last)
+      segments.push({ kind: 'text', text: source.slice(last, match.index), ...inherited });
     const [, bold, italic, linkText, url] = match;
     if (bold !== undefined) segments.push(...parseInline(bold, { ...inherited, bold: true }));
     else if (italic !== undefined) segments.push(...parseInline(italic, { ...inherited, italic: true }));
     else if (linkText !== undefined && url !== undefined) {
       segments.push(
-        isSafeUrl(url) ? { kind: 'link', text: linkText, url, ...inherited } : { kind: 'text', text: match[0], ...inherited },
+        isSafeUrl(url)
+          ? { kind: 'link', text: linkText, url, ...inherited }
+          : { kind: 'text', text: match[0], ...inherited },
       );
     }
     last = match.index + match[0].length;
@@ -83,5 +93,7 @@ function isSafeUrl(value: string): boolean {
 
 /** Plain text of the segments, links as "text (url)", for text emails and previews. */
 export function inlineToText(segments: InlineSegment[]): string {
-  return segments.map((s) => (s.kind === 'link' && s.url !== s.text ? `${s.text} (${s.url})` : s.text)).join('');
+  return segments
+    .map((s) => (s.kind === 'link' && s.url !== s.text ? `${s.text} (${s.url})` : s.text))
+    .join('');
 }

@@ -12,7 +12,12 @@ export function webVersionUrl(publicBaseUrl: string, slug: string): string {
 }
 
 /** Renders the edition once per reader locale, with per-recipient markers (see emails/personalise.ts). */
-export async function renderEditionLocales(db: DbOrTx, edition: EditionView, publicBaseUrl: string, options: { test?: boolean } = {}) {
+export async function renderEditionLocales(
+  db: DbOrTx,
+  edition: EditionView,
+  publicBaseUrl: string,
+  options: { test?: boolean } = {},
+) {
   const settings = await getSettings(db);
   const topic = await db
     .selectFrom('edition_topics')
@@ -43,4 +48,3 @@ export async function renderEditionLocales(db: DbOrTx, edition: EditionView, pub
   );
   return renders;
 }
-

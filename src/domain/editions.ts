@@ -44,7 +44,11 @@ export type EditionAction = keyof typeof TRANSITIONS;
 
 const EDITABLE: EditionStatus[] = ['draft', 'in_review', 'approved', 'scheduled'];
 
-export async function getEdition(db: DbOrTx, id: string, options: { forUpdate?: boolean } = {}): Promise<EditionView> {
+export async function getEdition(
+  db: DbOrTx,
+  id: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<EditionView> {
   const edition = await db
     .selectFrom('editions')
     .selectAll()
@@ -62,13 +66,32 @@ export async function getEdition(db: DbOrTx, id: string, options: { forUpdate?: 
   return { ...edition, topics: topics.map((t) => t.slug) };
 }
 
-export function listEditions(db: DbOrTx, filter: { status?: EditionStatus; q?: string; limit: number; before?: string }) {
+export function listEditions(
+  db: DbOrTx,
+  filter: { status?: EditionStatus; q?: string; limit: number; before?: string },
+) {
   return db
     .selectFrom('editions')
-    .select(['id', 'title', 'subject', 'slug', 'locale', 'status', 'send_at', 'sent_at', 'updated_at', 'created_at'])
+    .select([
+      'id',
+      'title',
+      'subject',
+      'slug',
+      'locale',
+      'status',
+      'send_at',
+      'sent_at',
+      'updated_at',
+      'created_at',
+    ])
     .$if(filter.status !== undefined, (q) => q.where('status', '=', filter.status!))
     .$if(Boolean(filter.q), (q) =>
-      q.where((eb) => eb.or([eb('title', 'ilike', `%${escapeLike(filter.q!)}%`), eb('subject', 'ilike', `%${escapeLike(filter.q!)}%`)])),
+      q.where((eb) =>
+        eb.or([
+          eb('title', 'ilike', `%${escapeLike(filter.q!)}%`),
+          eb('subject', 'ilike', `%${escapeLike(filter.q!)}%`),
+        ]),
+      ),
     )
     .$if(filter.before !== undefined, (q) => q.where('id', '<', filter.before!))
     .orderBy('id', 'desc')
@@ -80,10 +103,23 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-async function recordTransition(db: DbOrTx, editionId: string, actor: Principal | null, from: EditionStatus | null, to: EditionStatus, note?: string) {
+async function recordTransition(
+  db: DbOrTx,
+  editionId: string,
+  actor: Principal | null,
+  from: EditionStatus | null,
+  to: EditionStatus,
+  note?: string,
+) {
   await db
     .insertInto('edition_events')
-    .values({ edition_id: editionId, actor_user_id: actor?.user.id ?? null, from_status: from, to_status: to, note: note ?? null })
+    .values({
+      edition_id: editionId,
+      actor_user_id: actor?.user.id ?? null,
+      from_status: from,
+      to_status: to,
+      note: note ?? null,
+    })
     .execute();
 }
 
@@ -94,14 +130,23 @@ async function assertSlugFree(db: DbOrTx, slug: string, exceptId?: string) {
     .where('slug', '=', slug)
     .$if(exceptId !== undefined, (q) => q.where('id', '!=', exceptId!))
     .executeTakeFirst();
-  if (clash) throw new Invalid('The slug is taken.', [{ field: 'slug', message: 'Deze korte naam is al in gebruik door een andere editie.' }]);
+  if (clash)
+    throw new Invalid('The slug is taken.', [
+      { field: 'slug', message: 'Deze korte naam is al in gebruik door een andere editie.' },
+    ]);
 }
 
 async function setTopics(db: DbOrTx, editionId: string, refs: string[]) {
   const topicIds = await resolveTopics(db, refs);
-  if (topicIds.length === 0) throw new Invalid('Choose at least one topic.', [{ field: 'topics', message: 'Kies minstens één onderwerp.' }]);
+  if (topicIds.length === 0)
+    throw new Invalid('Choose at least one topic.', [
+      { field: 'topics', message: 'Kies minstens één onderwerp.' },
+    ]);
   await db.deleteFrom('edition_topics').where('edition_id', '=', editionId).execute();
-  await db.insertInto('edition_topics').values(topicIds.map((topic_id) => ({ edition_id: editionId, topic_id }))).execute();
+  await db
+    .insertInto('edition_topics')
+    .values(topicIds.map((topic_id) => ({ edition_id: editionId, topic_id })))
+    .execute();
 }
 
 export async function createEdition(tx: DbOrTx, actor: Principal, input: EditionInput): Promise<EditionView> {
@@ -132,7 +177,12 @@ export async function createEdition(tx: DbOrTx, actor: Principal, input: Edition
  * Edits content. An approved or scheduled edition goes back to draft (it must be approved again,
  * and the schedule version changes so a queued send job does nothing).
  */
-export async function updateEdition(tx: DbOrTx, actor: Principal, id: string, changes: Partial<EditionInput>): Promise<EditionView> {
+export async function updateEdition(
+  tx: DbOrTx,
+  actor: Principal,
+  id: string,
+  changes: Partial<EditionInput>,
+): Promise<EditionView> {
   const edition = await getEdition(tx, id, { forUpdate: true });
   if (!EDITABLE.includes(edition.status)) {
     throw new Conflict(`An edition that is ${edition.status} can no longer be edited.`);
@@ -154,7 +204,13 @@ export async function updateEdition(tx: DbOrTx, actor: Principal, id: string, ch
       last_edited_by: actor.user.id,
       updated_at: new Date(),
       ...(backToDraft
-        ? { status: 'draft' as const, approved_by: null, approved_at: null, send_at: null, schedule_version: edition.schedule_version + 1 }
+        ? {
+            status: 'draft' as const,
+            approved_by: null,
+            approved_at: null,
+            send_at: null,
+            schedule_version: edition.schedule_version + 1,
+          }
         : {}),
     })
     .where('id', '=', id)
@@ -211,7 +267,9 @@ export async function transitionEdition(
   if (action === 'schedule') {
     const sendAt = options.sendAt ?? now;
     if (sendAt.getTime() < now.getTime() - 60_000) {
-      throw new Invalid('The send time is in the past.', [{ field: 'sendAt', message: 'Kies een moment in de toekomst.' }]);
+      throw new Invalid('The send time is in the past.', [
+        { field: 'sendAt', message: 'Kies een moment in de toekomst.' },
+      ]);
     }
     changes.send_at = sendAt;
     changes.schedule_version = edition.schedule_version + 1;
@@ -227,8 +285,18 @@ export async function transitionEdition(
     changes.schedule_version = edition.schedule_version + 1;
     changes.send_at = null;
     if (edition.status === 'sending' || edition.status === 'paused') {
-      await tx.updateTable('deliveries').set({ status: 'cancelled', updated_at: now }).where('edition_id', '=', id).where('status', '=', 'queued').execute();
-      await tx.updateTable('delivery_batches').set({ status: 'cancelled' }).where('edition_id', '=', id).where('status', '=', 'pending').execute();
+      await tx
+        .updateTable('deliveries')
+        .set({ status: 'cancelled', updated_at: now })
+        .where('edition_id', '=', id)
+        .where('status', '=', 'queued')
+        .execute();
+      await tx
+        .updateTable('delivery_batches')
+        .set({ status: 'cancelled' })
+        .where('edition_id', '=', id)
+        .where('status', '=', 'pending')
+        .execute();
     }
   }
   if (action === 'reopen') {
@@ -254,7 +322,14 @@ export function editionHistory(db: DbOrTx, id: string) {
   return db
     .selectFrom('edition_events')
     .leftJoin('users', 'users.id', 'edition_events.actor_user_id')
-    .select(['edition_events.id', 'edition_events.from_status', 'edition_events.to_status', 'edition_events.note', 'edition_events.at', 'users.email as actor_email'])
+    .select([
+      'edition_events.id',
+      'edition_events.from_status',
+      'edition_events.to_status',
+      'edition_events.note',
+      'edition_events.at',
+      'users.email as actor_email',
+    ])
     .where('edition_events.edition_id', '=', id)
     .orderBy('edition_events.id')
     .execute();

@@ -290,8 +290,9 @@ export class UploadInspector {
       throw fileError('The file says it is UTF-8 (it starts with a byte order mark) but is not valid UTF-8.');
     }
     const encoding: ImportEncoding = this.validUtf8 ? 'utf-8' : 'windows-1252';
-    const headerLine = new TextDecoder(encoding)
-      .decode(header)
+    // Latin-1 for a Windows-1252 header: they differ only in 0x80-0x9F (no letters of column names),
+    // and not every runtime's TextDecoder has windows-1252 (the worker, on Node, decodes the rows).
+    const headerLine = (encoding === 'utf-8' ? header.toString('utf8') : header.toString('latin1'))
       .replace(/^\uFEFF/, '')
       .replace(/\r$/, '');
     const { separator, columns } = this.columnsOf(headerLine);

@@ -307,17 +307,39 @@ export async function recordResendEvent(
  * A confirmation, welcome or test email bounced hard or drew a complaint: the address is
  * suppressed all the same (and its subscriber, if any, marked), so it is never mailed again.
  */
-async function applyToTransactionalEmail(tx: DbOrTx, messageId: string, event: ProviderEvent, effect: EventEffect, now: Date) {
-  const reason = effect === 'complained' ? 'complained' : effect === 'hard_bounce' || effect === 'suppressed' ? 'bounced' : null;
+async function applyToTransactionalEmail(
+  tx: DbOrTx,
+  messageId: string,
+  event: ProviderEvent,
+  effect: EventEffect,
+  now: Date,
+) {
+  const reason =
+    effect === 'complained'
+      ? 'complained'
+      : effect === 'hard_bounce' || effect === 'suppressed'
+        ? 'bounced'
+        : null;
   if (!reason) return;
-  const email = await tx.selectFrom('emails').select(['id', 'to_address']).where('provider_message_id', '=', messageId).executeTakeFirst();
+  const email = await tx
+    .selectFrom('emails')
+    .select(['id', 'to_address'])
+    .where('provider_message_id', '=', messageId)
+    .executeTakeFirst();
   if (!email) return;
   const subscriber = await tx
     .selectFrom('subscribers')
     .select('id')
     .where(sql<string>`lower(email)`, '=', email.to_address.toLowerCase())
     .executeTakeFirst();
-  await stopMailing(tx, { email: email.to_address, subscriber_id: subscriber?.id ?? null }, reason, `resend:${event.type}`, { emailId: email.id, event: event.type }, now);
+  await stopMailing(
+    tx,
+    { email: email.to_address, subscriber_id: subscriber?.id ?? null },
+    reason,
+    `resend:${event.type}`,
+    { emailId: email.id, event: event.type },
+    now,
+  );
 }
 
 async function applyToDelivery(

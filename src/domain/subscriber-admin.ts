@@ -295,7 +295,11 @@ export async function eraseSubscriber(tx: DbOrTx, id: string, source: string): P
   await tx
     .deleteFrom('provider_events')
     .where('provider_message_id', 'in', (eb) =>
-      eb.selectFrom('deliveries').select('provider_message_id').where('subscriber_id', '=', id).where('provider_message_id', 'is not', null),
+      eb
+        .selectFrom('deliveries')
+        .select('provider_message_id')
+        .where('subscriber_id', '=', id)
+        .where('provider_message_id', 'is not', null),
     )
     .execute();
   await tx.updateTable('deliveries').set({ email: null }).where('subscriber_id', '=', id).execute();

@@ -43,7 +43,8 @@ export function redactSensitive(value: unknown, depth = 0): unknown {
   return copy;
 }
 
-const redactLogObject = (object: Record<string, unknown>) => redactSensitive(object) as Record<string, unknown>;
+const redactLogObject = (object: Record<string, unknown>) =>
+  redactSensitive(object) as Record<string, unknown>;
 
 const BASE = { service: 'thuispost' };
 

@@ -13,8 +13,8 @@ import {
   type RedisConnections,
 } from '../jobs/queues.js';
 import { type Clock, systemClock } from '../providers/clock.js';
-import { MailboxMailer } from '../providers/mailbox-mailer.js';
 import { LinkTokens } from '../providers/link-tokens.js';
+import { MailboxMailer } from '../providers/mailbox-mailer.js';
 import type { Mailer } from '../providers/mailer.js';
 import { ResendMailer } from '../providers/resend-mailer.js';
 import { randomToken } from './crypto.js';

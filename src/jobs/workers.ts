@@ -1,12 +1,12 @@
 import { type ConnectionOptions, type Job, type Processor, Worker } from 'bullmq';
 import type { Registry } from 'prom-client';
 import type { Db } from '../db/connection.js';
+import { EDITION_BATCHES_QUEUE } from '../domain/editions.js';
 import type { Logger } from '../infra/logger.js';
 import { jobOutcomes } from '../infra/metrics.js';
 import type { Clock } from '../providers/clock.js';
 import type { LinkTokens } from '../providers/link-tokens.js';
 import type { Mailer } from '../providers/mailer.js';
-import { EDITION_BATCHES_QUEUE } from '../domain/editions.js';
 import { editionBatchProcessor, type RateLimitControl } from './processors/edition-batches.js';
 import { editionsProcessor } from './processors/editions.js';
 import { type LinkedInWorkerConfig, linkedinProcessor } from './processors/linkedin.js';
@@ -36,7 +36,10 @@ export interface WorkerDeps {
 }
 
 /** One processor per queue; each receives ids and reads current state from Postgres. */
-function processors(deps: WorkerDeps, batchLimiter: () => RateLimitControl | undefined): Record<QueueName, Processor> {
+function processors(
+  deps: WorkerDeps,
+  batchLimiter: () => RateLimitControl | undefined,
+): Record<QueueName, Processor> {
   return {
     editions: editionsProcessor(deps),
     'edition-batches': editionBatchProcessor(deps, batchLimiter),
@@ -64,7 +67,9 @@ export async function startWorkers(deps: WorkerDeps): Promise<{ close(): Promise
       // A crash is not the job's fault: never fail a job for having been interrupted.
       maxStalledCount: 1_000,
       // BullMQ keeps this limiter in Redis: every worker process shares one budget.
-      ...(isBatchQueue ? { limiter: { max: Math.max(1, Math.floor(deps.providerRequestsPerSecond)), duration: 1000 } } : {}),
+      ...(isBatchQueue
+        ? { limiter: { max: Math.max(1, Math.floor(deps.providerRequestsPerSecond)), duration: 1000 } }
+        : {}),
     });
     if (isBatchQueue) batchWorker = worker;
     worker.on('completed', () => outcomes.inc({ queue, outcome: 'completed' }));
@@ -97,7 +102,19 @@ export async function registerSchedules(queues: Queues): Promise<void> {
     { every: 60 * 60 * 1000 },
     { name: 'cleanup', data: {} },
   );
-  await queues.maintenance.upsertJobScheduler('sweep-sends', { every: 60 * 1000 }, { name: 'sweep-sends', data: {} });
-  await queues.linkedin.upsertJobScheduler('linkedin-refresh-token', { every: 60 * 60 * 1000 }, { name: 'refresh-token', data: {} });
-  await queues.linkedin.upsertJobScheduler('linkedin-sweep', { every: 60 * 1000 }, { name: 'sweep', data: {} });
+  await queues.maintenance.upsertJobScheduler(
+    'sweep-sends',
+    { every: 60 * 1000 },
+    { name: 'sweep-sends', data: {} },
+  );
+  await queues.linkedin.upsertJobScheduler(
+    'linkedin-refresh-token',
+    { every: 60 * 60 * 1000 },
+    { name: 'refresh-token', data: {} },
+  );
+  await queues.linkedin.upsertJobScheduler(
+    'linkedin-sweep',
+    { every: 60 * 1000 },
+    { name: 'sweep', data: {} },
+  );
 }

@@ -40,7 +40,8 @@ function deriveKey(appSecret: string): Key {
   return { id, secret };
 }
 
-const sign = (key: Key, body: string) => createHmac('sha256', key.secret).update(`${key.id}.${body}`).digest('base64url');
+const sign = (key: Key, body: string) =>
+  createHmac('sha256', key.secret).update(`${key.id}.${body}`).digest('base64url');
 
 export class LinkTokens {
   private readonly keys: Key[];
@@ -74,14 +75,16 @@ export class LinkTokens {
     if (!key) return { ok: false, reason: 'invalid' };
     const expected = Buffer.from(sign(key, body));
     const given = Buffer.from(signature);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'invalid' };
+    if (expected.length !== given.length || !timingSafeEqual(expected, given))
+      return { ok: false, reason: 'invalid' };
     let payload: LinkPayload;
     try {
       payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as LinkPayload;
     } catch {
       return { ok: false, reason: 'invalid' };
     }
-    if (payload === null || typeof payload !== 'object' || payload.p !== purpose) return { ok: false, reason: 'invalid' };
+    if (payload === null || typeof payload !== 'object' || payload.p !== purpose)
+      return { ok: false, reason: 'invalid' };
     if (payload.e !== undefined && payload.e * 1000 < this.clock.now().getTime()) {
       return { ok: false, reason: 'expired', payload };
     }

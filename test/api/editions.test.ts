@@ -29,7 +29,10 @@ const draft = (overrides: Record<string, unknown> = {}) => ({
     { type: 'image', url: 'https://voorbeeld.test/foto.jpg', alt: 'Een woning in de regio', width: 560 },
     { type: 'button', label: 'Lees verder', url: 'https://voorbeeld.test/verder' },
     { type: 'divider' },
-    { type: 'links', items: [{ title: 'Rapport', summary: 'De evaluatie', url: 'https://voorbeeld.test/rapport.pdf' }] },
+    {
+      type: 'links',
+      items: [{ title: 'Rapport', summary: 'De evaluatie', url: 'https://voorbeeld.test/rapport.pdf' }],
+    },
   ],
   ...overrides,
 });
@@ -56,12 +59,22 @@ describe('editions', () => {
   it('rejects bad content field by field', async () => {
     const res = await ctx.app.request(
       '/api/v1/editions',
-      json(draft({ subject: 'Hoi\r\nBcc: x@voorbeeld.test', slug: 'Met Spaties', blocks: [{ type: 'image', url: 'https://voorbeeld.test/a.png', alt: '' }], topics: [] }), alice),
+      json(
+        draft({
+          subject: 'Hoi\r\nBcc: x@voorbeeld.test',
+          slug: 'Met Spaties',
+          blocks: [{ type: 'image', url: 'https://voorbeeld.test/a.png', alt: '' }],
+          topics: [],
+        }),
+        alice,
+      ),
     );
     expect(res.status).toBe(422);
     const fields = (await res.json()).errors.map((e: { field: string }) => e.field);
     expect(fields).toEqual(expect.arrayContaining(['subject', 'slug', 'blocks.0.alt', 'topics']));
-    expect((await ctx.app.request('/api/v1/editions', json(draft({ topics: ['bestaat-niet'] }), alice))).status).toBe(422);
+    expect(
+      (await ctx.app.request('/api/v1/editions', json(draft({ topics: ['bestaat-niet'] }), alice))).status,
+    ).toBe(422);
   });
 
   it('enforces the four-eyes rule and records every transition', async () => {
@@ -71,14 +84,23 @@ describe('editions', () => {
     expect(self.status).toBe(403);
     expect((await self.json()).detail).toMatch(/Four-eyes/);
     expect((await act(id, 'approve', bob)).status).toBe(200);
-    const history = (await (await ctx.app.request(`/api/v1/editions/${id}/history`, { headers: viewer })).json()).events;
-    expect(history.map((e: { from: string | null; to: string }) => `${e.from}>${e.to}`)).toEqual(['null>draft', 'draft>in_review', 'in_review>approved']);
+    const history = (
+      await (await ctx.app.request(`/api/v1/editions/${id}/history`, { headers: viewer })).json()
+    ).events;
+    expect(history.map((e: { from: string | null; to: string }) => `${e.from}>${e.to}`)).toEqual([
+      'null>draft',
+      'draft>in_review',
+      'in_review>approved',
+    ]);
     expect(history.every((e: { by: string | null }) => e.by !== null)).toBe(true);
   });
 
   it('sends an approved edition back to draft when it is edited', async () => {
     const id = await approvedEdition();
-    const edited = await ctx.app.request(`/api/v1/editions/${id}`, json({ title: 'Nieuwe titel' }, alice, 'PATCH'));
+    const edited = await ctx.app.request(
+      `/api/v1/editions/${id}`,
+      json({ title: 'Nieuwe titel' }, alice, 'PATCH'),
+    );
     expect((await edited.json()).status).toBe('draft');
   });
 
@@ -86,17 +108,30 @@ describe('editions', () => {
     const id = await approvedEdition();
     expect((await act(id, 'schedule', alice, { sendAt: '2026-03-10T09:00' })).status).toBe(422);
     expect((await act(id, 'schedule', alice, { sendAt: '2026-02-10T09:00:00+01:00' })).status).toBe(422);
-    const scheduled = await (await act(id, 'schedule', alice, { sendAt: '2026-03-10T09:00:00+01:00' })).json();
+    const scheduled = await (
+      await act(id, 'schedule', alice, { sendAt: '2026-03-10T09:00:00+01:00' })
+    ).json();
     expect(scheduled).toMatchObject({ status: 'scheduled', sendAt: '2026-03-10T08:00:00.000Z' });
     // Summer time: 09:00 in Amsterdam is 07:00 UTC after the last Sunday of March.
-    const rescheduled = await (await act(id, 'schedule', alice, { sendAt: '2026-03-31T09:00:00+02:00' })).json();
+    const rescheduled = await (
+      await act(id, 'schedule', alice, { sendAt: '2026-03-31T09:00:00+02:00' })
+    ).json();
     expect(rescheduled.sendAt).toBe('2026-03-31T07:00:00.000Z');
-    const jobs = await ctx.db.selectFrom('outbox').select(['job_id', 'run_at']).where('job_id', 'like', `edition-${id}-v%`).orderBy('id').execute();
+    const jobs = await ctx.db
+      .selectFrom('outbox')
+      .select(['job_id', 'run_at'])
+      .where('job_id', 'like', `edition-${id}-v%`)
+      .orderBy('id')
+      .execute();
     expect(jobs.map((j) => j.job_id)).toEqual([`edition-${id}-v1`, `edition-${id}-v2`]);
     expect(jobs[1]!.run_at.toISOString()).toBe('2026-03-31T07:00:00.000Z');
     const cancelled = await (await act(id, 'cancel', alice)).json();
     expect(cancelled.status).toBe('cancelled');
-    const version = await ctx.db.selectFrom('editions').select('schedule_version').where('id', '=', id).executeTakeFirstOrThrow();
+    const version = await ctx.db
+      .selectFrom('editions')
+      .select('schedule_version')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     expect(version.schedule_version).toBe(3);
   });
 
@@ -119,7 +154,10 @@ describe('editions', () => {
 describe('preview and test send', () => {
   it('previews HTML and text per reader language, with the content escaped', async () => {
     const { id } = await (
-      await ctx.app.request('/api/v1/editions', json(draft({ title: 'Titel <script>alert(1)</script>' }), alice))
+      await ctx.app.request(
+        '/api/v1/editions',
+        json(draft({ title: 'Titel <script>alert(1)</script>' }), alice),
+      )
     ).json();
     const html = await ctx.app.request(`/api/v1/editions/${id}/preview?locale=en`, { headers: viewer });
     expect(html.status).toBe(200);
@@ -129,7 +167,9 @@ describe('preview and test send', () => {
     expect(page).not.toContain('<script>alert');
     expect(page).toContain('Unsubscribe');
     expect(page).toContain('alt="Een woning in de regio"');
-    const text = await (await ctx.app.request(`/api/v1/editions/${id}/preview?format=text`, { headers: viewer })).text();
+    const text = await (
+      await ctx.app.request(`/api/v1/editions/${id}/preview?format=text`, { headers: viewer })
+    ).text();
     expect(text).toContain('Afmelden');
     expect(text).toContain('https://voorbeeld.test/lab');
     expect(text).not.toContain('__TP_');
@@ -137,16 +177,31 @@ describe('preview and test send', () => {
 
   it('sends a marked test to at most 10 addresses, not counted as deliveries', async () => {
     const { id } = await (await ctx.app.request('/api/v1/editions', json(draft(), alice))).json();
-    const tooMany = await ctx.app.request(`/api/v1/editions/${id}/test-send`, json({ to: Array.from({ length: 11 }, (_, i) => `t${i}@voorbeeld.test`) }, alice));
+    const tooMany = await ctx.app.request(
+      `/api/v1/editions/${id}/test-send`,
+      json({ to: Array.from({ length: 11 }, (_, i) => `t${i}@voorbeeld.test`) }, alice),
+    );
     expect(tooMany.status).toBe(422);
-    const bad = await ctx.app.request(`/api/v1/editions/${id}/test-send`, json({ to: ['goed@voorbeeld.test', 'Jan <jan@voorbeeld.test>'] }, alice));
+    const bad = await ctx.app.request(
+      `/api/v1/editions/${id}/test-send`,
+      json({ to: ['goed@voorbeeld.test', 'Jan <jan@voorbeeld.test>'] }, alice),
+    );
     expect(bad.status).toBe(422);
     expect((await bad.json()).errors[0].field).toBe('to.1');
-    const ok = await ctx.app.request(`/api/v1/editions/${id}/test-send`, json({ to: ['redacteur@voorbeeld.test'] }, alice));
+    const ok = await ctx.app.request(
+      `/api/v1/editions/${id}/test-send`,
+      json({ to: ['redacteur@voorbeeld.test'] }, alice),
+    );
     expect(ok.status).toBe(202);
-    const email = await ctx.db.selectFrom('emails').selectAll().where('to_address', '=', 'redacteur@voorbeeld.test').executeTakeFirstOrThrow();
+    const email = await ctx.db
+      .selectFrom('emails')
+      .selectAll()
+      .where('to_address', '=', 'redacteur@voorbeeld.test')
+      .executeTakeFirstOrThrow();
     expect(email.subject).toMatch(/^\[TEST\] /);
     expect(email.html).toContain('TESTVERSIE');
-    expect(await ctx.db.selectFrom('deliveries').select('id').where('edition_id', '=', id).execute()).toHaveLength(0);
+    expect(
+      await ctx.db.selectFrom('deliveries').select('id').where('edition_id', '=', id).execute(),
+    ).toHaveLength(0);
   });
 });

@@ -520,7 +520,10 @@ describe('streaming multipart reader', () => {
     return new ReadableStream<Uint8Array>({
       pull(controller) {
         if (offset >= data.length) controller.close();
-        else controller.enqueue(data.slice(offset, (offset += size)));
+        else {
+          controller.enqueue(data.slice(offset, offset + size));
+          offset += size;
+        }
       },
     });
   }

@@ -306,14 +306,28 @@ describe('POST /webhooks/resend: effects', () => {
       .values({ email: complained, status: 'active', source: 'form' })
       .returning('id')
       .executeTakeFirstOrThrow();
-    for (const [to, messageId] of [[bounced, `tx-b-${unique()}`], [complained, `tx-c-${unique()}`]] as const) {
+    for (const [to, messageId] of [
+      [bounced, `tx-b-${unique()}`],
+      [complained, `tx-c-${unique()}`],
+    ] as const) {
       await ctx.db
         .insertInto('emails')
-        .values({ kind: 'welcome', to_address: to, subject: 's', html: 'h', text: 't', headers: '{}', status: 'sent', provider_message_id: messageId })
+        .values({
+          kind: 'welcome',
+          to_address: to,
+          subject: 's',
+          html: 'h',
+          text: 't',
+          headers: '{}',
+          status: 'sent',
+          provider_message_id: messageId,
+        })
         .execute();
       const event =
         to === bounced
-          ? resendEvent('email.bounced', messageId, { bounce: { type: 'Permanent', message: '550 user unknown' } })
+          ? resendEvent('email.bounced', messageId, {
+              bounce: { type: 'Permanent', message: '550 user unknown' },
+            })
           : resendEvent('email.complained', messageId);
       expect((await post(signed(event))).status).toBe(200);
     }
@@ -321,7 +335,6 @@ describe('POST /webhooks/resend: effects', () => {
     expect(await suppression(complained)).toMatchObject({ reason: 'complained' });
     expect((await subscriber(sub.id)).status).toBe('complained');
   });
-
 
   it('hard bounce: delivery bounced with the reason, subscriber bounced and suppressed', async () => {
     const editionId = await insertEdition();

@@ -43,7 +43,8 @@ describe('migrations', () => {
   it('are numbered, in order, and never import from src/', async () => {
     const names = Object.keys(migrations);
     expect(names).toEqual([...names].sort());
-    names.forEach((name, index) => expect(name.startsWith(String(index + 1).padStart(4, '0'))).toBe(true));
+    for (const [index, name] of names.entries())
+      expect(name.startsWith(String(index + 1).padStart(4, '0'))).toBe(true);
     const { readdir, readFile } = await import('node:fs/promises');
     const files = (await readdir('migrations')).filter((f) => /^\d{4}_.*\.ts$/.test(f));
     expect(files.map((f) => f.replace(/\.ts$/, '')).sort()).toEqual(names);

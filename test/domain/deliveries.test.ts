@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimBatch, IDEMPOTENCY_WINDOW_MS, STUCK_AFTER_MS, snapshotRecipients, sweepSends } from '../../src/domain/deliveries.js';
+import {
+  claimBatch,
+  IDEMPOTENCY_WINDOW_MS,
+  STUCK_AFTER_MS,
+  snapshotRecipients,
+  sweepSends,
+} from '../../src/domain/deliveries.js';
 import { getEdition } from '../../src/domain/editions.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { approvedEdition, seedSubscribers } from '../helpers/editions.js';
@@ -12,7 +18,11 @@ afterAll(() => ctx.close());
 
 async function sendingEdition(startedAt: Date) {
   const id = await approvedEdition(ctx, { topics: ['artikelen'] });
-  await ctx.db.updateTable('editions').set({ status: 'sending', sending_started_at: startedAt }).where('id', '=', id).execute();
+  await ctx.db
+    .updateTable('editions')
+    .set({ status: 'sending', sending_started_at: startedAt })
+    .where('id', '=', id)
+    .execute();
   await snapshotRecipients(ctx.db, await getEdition(ctx.db, id), 10);
   return id;
 }
@@ -24,29 +34,59 @@ describe('the send sweep', () => {
     const stuck = await sendingEdition(new Date(now.getTime() - STUCK_AFTER_MS - 1000));
     const fresh = await sendingEdition(now);
     const overdue = await approvedEdition(ctx, { topics: ['artikelen'] });
-    await ctx.db.updateTable('editions').set({ status: 'scheduled', send_at: new Date(now.getTime() - STUCK_AFTER_MS - 1000), schedule_version: 4 }).where('id', '=', overdue).execute();
+    await ctx.db
+      .updateTable('editions')
+      .set({
+        status: 'scheduled',
+        send_at: new Date(now.getTime() - STUCK_AFTER_MS - 1000),
+        schedule_version: 4,
+      })
+      .where('id', '=', overdue)
+      .execute();
 
     const first = await sweepSends(ctx.db, now);
     expect(first).toEqual({ batches: 3, schedules: 1 });
     const again = await sweepSends(ctx.db, now);
     expect(again.batches).toBe(3);
-    const rows = await ctx.db.selectFrom('outbox').select('job_id').where('job_id', 'like', `edition-${stuck}-batch-%`).execute();
+    const rows = await ctx.db
+      .selectFrom('outbox')
+      .select('job_id')
+      .where('job_id', 'like', `edition-${stuck}-batch-%`)
+      .execute();
     expect(rows).toHaveLength(3);
-    expect(await ctx.db.selectFrom('outbox').select('job_id').where('job_id', 'like', `edition-${fresh}-batch-%`).execute()).toHaveLength(0);
-    const schedule = await ctx.db.selectFrom('outbox').select(['payload']).where('job_id', 'like', `edition-${overdue}-v4-%`).executeTakeFirstOrThrow();
+    expect(
+      await ctx.db
+        .selectFrom('outbox')
+        .select('job_id')
+        .where('job_id', 'like', `edition-${fresh}-batch-%`)
+        .execute(),
+    ).toHaveLength(0);
+    const schedule = await ctx.db
+      .selectFrom('outbox')
+      .select(['payload'])
+      .where('job_id', 'like', `edition-${overdue}-v4-%`)
+      .executeTakeFirstOrThrow();
     expect(schedule.payload).toMatchObject({ editionId: overdue, scheduleVersion: 4 });
   });
 
   it('puts a batch aside for review instead of resending after the idempotency window', async () => {
     await seedSubscribers(ctx.db, 5, { prefix: 'venster', topic: 'documenten' });
     const id = await approvedEdition(ctx, { topics: ['documenten'] });
-    await ctx.db.updateTable('editions').set({ status: 'sending', sending_started_at: new Date() }).where('id', '=', id).execute();
+    await ctx.db
+      .updateTable('editions')
+      .set({ status: 'sending', sending_started_at: new Date() })
+      .where('id', '=', id)
+      .execute();
     await snapshotRecipients(ctx.db, await getEdition(ctx.db, id));
     const start = new Date('2026-03-01T09:00:00Z');
     expect((await claimBatch(ctx.db, id, 0, start)).kind).toBe('send');
     const later = new Date(start.getTime() + IDEMPOTENCY_WINDOW_MS + 60_000);
     expect(await claimBatch(ctx.db, id, 0, later)).toEqual({ kind: 'skip', reason: 'needs review' });
-    const batch = await ctx.db.selectFrom('delivery_batches').select('status').where('edition_id', '=', id).executeTakeFirstOrThrow();
+    const batch = await ctx.db
+      .selectFrom('delivery_batches')
+      .select('status')
+      .where('edition_id', '=', id)
+      .executeTakeFirstOrThrow();
     expect(batch.status).toBe('review');
   });
 });

@@ -4,7 +4,9 @@ import { blockSchema, inlineToText, parseInline } from '../../src/domain/edition
 
 describe('parseInline', () => {
   it('parses bold, italic and links, and nests them', () => {
-    expect(parseInline('Lees **het rapport** over *wonen* en [de folder](https://voorbeeld.test/folder.pdf).')).toEqual([
+    expect(
+      parseInline('Lees **het rapport** over *wonen* en [de folder](https://voorbeeld.test/folder.pdf).'),
+    ).toEqual([
       { kind: 'text', text: 'Lees ' },
       { kind: 'text', text: 'het rapport', bold: true },
       { kind: 'text', text: ' over ' },
@@ -13,7 +15,9 @@ describe('parseInline', () => {
       { kind: 'link', text: 'de folder', url: 'https://voorbeeld.test/folder.pdf' },
       { kind: 'text', text: '.' },
     ]);
-    expect(parseInline('**[vet](https://voorbeeld.test)**')).toEqual([{ kind: 'link', text: 'vet', url: 'https://voorbeeld.test', bold: true }]);
+    expect(parseInline('**[vet](https://voorbeeld.test)**')).toEqual([
+      { kind: 'link', text: 'vet', url: 'https://voorbeeld.test', bold: true },
+    ]);
   });
 
   it('keeps javascript: and other schemes as plain text', () => {
@@ -24,18 +28,27 @@ describe('parseInline', () => {
 
   it('never loses or invents text outside the markup (property)', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 200 }).filter((s) => !/[*[\]()]/.test(s)), (plain) => {
-        expect(inlineToText(parseInline(plain))).toBe(plain);
-      }),
+      fc.property(
+        fc.string({ maxLength: 200 }).filter((s) => !/[*[\]()]/.test(s)),
+        (plain) => {
+          expect(inlineToText(parseInline(plain))).toBe(plain);
+        },
+      ),
     );
   });
 });
 
 describe('blockSchema', () => {
   it('requires alt text on images and https-like URLs', () => {
-    expect(blockSchema.safeParse({ type: 'image', url: 'https://voorbeeld.test/a.png', alt: '' }).success).toBe(false);
-    expect(blockSchema.safeParse({ type: 'image', url: 'javascript:alert(1)', alt: 'x' }).success).toBe(false);
-    expect(blockSchema.safeParse({ type: 'button', label: 'Lees', url: 'https://voorbeeld.test' }).success).toBe(true);
+    expect(
+      blockSchema.safeParse({ type: 'image', url: 'https://voorbeeld.test/a.png', alt: '' }).success,
+    ).toBe(false);
+    expect(blockSchema.safeParse({ type: 'image', url: 'javascript:alert(1)', alt: 'x' }).success).toBe(
+      false,
+    );
+    expect(
+      blockSchema.safeParse({ type: 'button', label: 'Lees', url: 'https://voorbeeld.test' }).success,
+    ).toBe(true);
     expect(blockSchema.safeParse({ type: 'script', text: 'x' }).success).toBe(false);
   });
 });

@@ -43,28 +43,42 @@ describe('normaliseEmail', () => {
   });
 
   const localPart = fc.stringMatching(/^[a-zA-Z0-9_+-]{1,20}(\.[a-zA-Z0-9_+-]{1,10}){0,2}$/);
-  const domain = fc.tuple(fc.stringMatching(/^[a-z0-9]{1,15}$/), fc.constantFrom('nl', 'org', 'com', 'eu')).map(([l, t]) => `${l}.${t}`);
+  const domain = fc
+    .tuple(fc.stringMatching(/^[a-z0-9]{1,15}$/), fc.constantFrom('nl', 'org', 'com', 'eu'))
+    .map(([l, t]) => `${l}.${t}`);
 
   it('is idempotent, and only trims and lower-cases the domain (property)', () => {
     fc.assert(
-      fc.property(localPart, domain, fc.constantFrom('', ' ', '\t'), fc.boolean(), (local, dom, pad, upper) => {
-        const input = `${pad}${local}@${upper ? dom.toUpperCase() : dom}${pad}`;
-        const first = normaliseEmail(input);
-        expect(first).toEqual({ ok: true, email: `${local}@${dom}` });
-        if (first.ok) expect(normaliseEmail(first.email)).toEqual(first);
-      }),
+      fc.property(
+        localPart,
+        domain,
+        fc.constantFrom('', ' ', '\t'),
+        fc.boolean(),
+        (local, dom, pad, upper) => {
+          const input = `${pad}${local}@${upper ? dom.toUpperCase() : dom}${pad}`;
+          const first = normaliseEmail(input);
+          expect(first).toEqual({ ok: true, email: `${local}@${dom}` });
+          if (first.ok) expect(normaliseEmail(first.email)).toEqual(first);
+        },
+      ),
     );
   });
 
   it('never accepts anything with a line break, angle bracket or second @-separated list (property)', () => {
     fc.assert(
-      fc.property(localPart, domain, fc.constantFrom('\n', '\r', '<', '>', ',', ';', ' '), fc.nat(30), (local, dom, bad, at) => {
-        const address = `${local}@${dom}`;
-        // Inside the address (leading whitespace is trimmed, which is right).
-        const position = 1 + (at % address.length);
-        const input = `${address.slice(0, position)}${bad}${address.slice(position)}x`;
-        expect(normaliseEmail(input).ok).toBe(false);
-      }),
+      fc.property(
+        localPart,
+        domain,
+        fc.constantFrom('\n', '\r', '<', '>', ',', ';', ' '),
+        fc.nat(30),
+        (local, dom, bad, at) => {
+          const address = `${local}@${dom}`;
+          // Inside the address (leading whitespace is trimmed, which is right).
+          const position = 1 + (at % address.length);
+          const input = `${address.slice(0, position)}${bad}${address.slice(position)}x`;
+          expect(normaliseEmail(input).ok).toBe(false);
+        },
+      ),
     );
   });
 });

@@ -131,9 +131,15 @@ export class FakeResend {
     const payload = JSON.parse(raw);
     const messages: Omit<RecordedEmail, 'id' | 'idempotencyKey'>[] = isBatch ? payload : [payload];
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
-    const rejected = messages.flatMap((m) => (Array.isArray(m.to) ? m.to : [m.to])).find((to) => this.rejectedRecipients.has(to));
+    const rejected = messages
+      .flatMap((m) => (Array.isArray(m.to) ? m.to : [m.to]))
+      .find((to) => this.rejectedRecipients.has(to));
     if (rejected) {
-      return reply(422, { name: 'validation_error', message: `Invalid \`to\` field: ${rejected}`, statusCode: 422 });
+      return reply(422, {
+        name: 'validation_error',
+        message: `Invalid \`to\` field: ${rejected}`,
+        statusCode: 422,
+      });
     }
     if (isBatch && messages.length > 100) {
       return reply(422, { name: 'validation_error', message: 'at most 100 emails', statusCode: 422 });

@@ -64,7 +64,14 @@ export async function startTestBackground(
     providerRequestsPerSecond: options.requestsPerSecond ?? 1000,
     ...(options.linkedin ? { linkedin: options.linkedin } : {}),
   });
-  const relay = new OutboxRelay({ db: ctx.db, databaseUrl: ctx.databaseUrl, queues, clock, logger: ctx.deps.logger, sweepIntervalMs: 200 });
+  const relay = new OutboxRelay({
+    db: ctx.db,
+    databaseUrl: ctx.databaseUrl,
+    queues,
+    clock,
+    logger: ctx.deps.logger,
+    sweepIntervalMs: 200,
+  });
   await relay.start();
   return {
     redis,
@@ -74,7 +81,9 @@ export async function startTestBackground(
     stop: async () => {
       await relay.stop();
       await workers.close();
-      await Promise.all(Object.values(queues).map((queue) => queue.obliterate({ force: true }).catch(() => undefined)));
+      await Promise.all(
+        Object.values(queues).map((queue) => queue.obliterate({ force: true }).catch(() => undefined)),
+      );
       await closeQueues(queues);
       await redis.close();
     },

@@ -23,7 +23,10 @@ export function editionInput(overrides: Record<string, unknown> = {}) {
 }
 
 /** An edition written by one editor and approved by another, through the API; returns its id. */
-export async function approvedEdition(ctx: TestContext, overrides: Record<string, unknown> = {}): Promise<string> {
+export async function approvedEdition(
+  ctx: TestContext,
+  overrides: Record<string, unknown> = {},
+): Promise<string> {
   const author = (await ctx.userWithToken('editor')).headers;
   const approver = (await ctx.userWithToken('editor')).headers;
   const created = await ctx.app.request('/api/v1/editions', json(editionInput(overrides), author));
@@ -38,7 +41,11 @@ export async function approvedEdition(ctx: TestContext, overrides: Record<string
  * Inserts `count` active subscribers of a topic with one statement (fictitious addresses
  * `<prefix>-<n>@voorbeeld.test`), half of them English-speaking.
  */
-export async function seedSubscribers(db: Db, count: number, options: { prefix?: string; topic?: string; organisationId?: string } = {}) {
+export async function seedSubscribers(
+  db: Db,
+  count: number,
+  options: { prefix?: string; topic?: string; organisationId?: string } = {},
+) {
   const prefix = options.prefix ?? 'lid';
   const topic = options.topic ?? 'nieuwsbrief';
   await sql`
@@ -52,12 +59,22 @@ export async function seedSubscribers(db: Db, count: number, options: { prefix?:
     select inserted.id, topics.id from inserted, topics where topics.slug = ${topic}`.execute(db);
 }
 
-export async function waitForEditionStatus(db: Db, id: string, statuses: string[], timeoutMs = 60_000): Promise<string> {
+export async function waitForEditionStatus(
+  db: Db,
+  id: string,
+  statuses: string[],
+  timeoutMs = 60_000,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const row = await db.selectFrom('editions').select('status').where('id', '=', id).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('editions')
+      .select('status')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     if (statuses.includes(row.status)) return row.status;
-    if (Date.now() > deadline) throw new Error(`edition ${id} is ${row.status}, not ${statuses.join('/')} after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`edition ${id} is ${row.status}, not ${statuses.join('/')} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -62,7 +62,11 @@ describe('exactly once under worker crashes', () => {
         const requestsBefore = fake.requests.length;
         await waitUntil(() => fake.requests.length > requestsBefore, 'the restarted worker to send', 60_000);
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 1000));
-        const status = await ctx.db.selectFrom('editions').select('status').where('id', '=', id).executeTakeFirstOrThrow();
+        const status = await ctx.db
+          .selectFrom('editions')
+          .select('status')
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow();
         if (status.status === 'sent') break;
         worker.child.kill('SIGKILL');
         await worker.exited;
@@ -70,7 +74,14 @@ describe('exactly once under worker crashes', () => {
         worker = startWorker();
       }
       await waitUntil(
-        async () => (await ctx.db.selectFrom('editions').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status === 'sent',
+        async () =>
+          (
+            await ctx.db
+              .selectFrom('editions')
+              .select('status')
+              .where('id', '=', id)
+              .executeTakeFirstOrThrow()
+          ).status === 'sent',
         'the edition to be sent',
         240_000,
       );
@@ -82,7 +93,9 @@ describe('exactly once under worker crashes', () => {
     const perAddress = new Map<string, number>();
     for (const email of fake.emails) perAddress.set(email.to[0]!, (perAddress.get(email.to[0]!) ?? 0) + 1);
     const duplicates = [...perAddress.values()].filter((n) => n > 1).length;
-    const delivered = await sql<{ n: string }>`select count(*) as n from deliveries where edition_id = ${id} and status = 'sent'`.execute(ctx.db);
+    const delivered = await sql<{
+      n: string;
+    }>`select count(*) as n from deliveries where edition_id = ${id} and status = 'sent'`.execute(ctx.db);
     process.stdout.write(
       `fault test: ${kills} worker kills, ${fake.emails.length} messages accepted by the provider for ${RECIPIENTS} recipients, ` +
         `${duplicates} duplicates, ${RECIPIENTS - perAddress.size} missing, ${fake.requests.length} provider requests\n`,

@@ -33,8 +33,15 @@ describe('sending an edition', () => {
   it('sends exactly once to every active, subscribed, unsuppressed recipient, in batches of ≤ 100', async () => {
     await seedSubscribers(ctx.db, 250, { prefix: 'basis' });
     await seedSubscribers(ctx.db, 5, { prefix: 'ander-onderwerp', topic: 'artikelen' });
-    await ctx.db.updateTable('subscribers').set({ status: 'unsubscribed' }).where('email', '=', 'basis-7@voorbeeld.test').execute();
-    await ctx.db.insertInto('suppressions').values({ email_hash: emailHash('basis-8@voorbeeld.test'), reason: 'bounced', source: 'test' }).execute();
+    await ctx.db
+      .updateTable('subscribers')
+      .set({ status: 'unsubscribed' })
+      .where('email', '=', 'basis-7@voorbeeld.test')
+      .execute();
+    await ctx.db
+      .insertInto('suppressions')
+      .values({ email_hash: emailHash('basis-8@voorbeeld.test'), reason: 'bounced', source: 'test' })
+      .execute();
     const id = await approvedEdition(ctx);
     expect((await sendNow(id)).status).toBe(200);
     await waitForEditionStatus(ctx.db, id, ['sent']);
@@ -52,12 +59,22 @@ describe('sending an edition', () => {
     expect([...keys.keys()].every((key) => /^edition-\d+-batch-\d+$/.test(key))).toBe(true);
     expect(Math.max(...keys.values())).toBeLessThanOrEqual(100);
 
-    const deliveries = await ctx.db.selectFrom('deliveries').select(['status', 'provider_message_id']).where('edition_id', '=', id).execute();
+    const deliveries = await ctx.db
+      .selectFrom('deliveries')
+      .select(['status', 'provider_message_id'])
+      .where('edition_id', '=', id)
+      .execute();
     expect(deliveries.filter((d) => d.status === 'sent')).toHaveLength(248);
     const ids = new Set(received.map((e) => e.id));
-    expect(deliveries.filter((d) => d.provider_message_id).every((d) => ids.has(d.provider_message_id!))).toBe(true);
+    expect(
+      deliveries.filter((d) => d.provider_message_id).every((d) => ids.has(d.provider_message_id!)),
+    ).toBe(true);
 
-    const announce = await ctx.db.selectFrom('outbox').select(['queue', 'job_name']).where('job_id', '=', `announce-edition-${id}`).executeTakeFirst();
+    const announce = await ctx.db
+      .selectFrom('outbox')
+      .select(['queue', 'job_name'])
+      .where('job_id', '=', `announce-edition-${id}`)
+      .executeTakeFirst();
     expect(announce).toEqual({ queue: 'linkedin', job_name: 'announce-edition' });
   });
 
@@ -66,9 +83,13 @@ describe('sending an edition', () => {
     const id = await approvedEdition(ctx, { topics: ['documenten'] });
     await sendNow(id);
     await waitForEditionStatus(ctx.db, id, ['sent']);
-    const [nl, en] = ['kop-1@voorbeeld.test', 'kop-2@voorbeeld.test'].map((to) => fake.emails.find((e) => e.to[0] === to)!);
+    const [nl, en] = ['kop-1@voorbeeld.test', 'kop-2@voorbeeld.test'].map(
+      (to) => fake.emails.find((e) => e.to[0] === to)!,
+    );
     expect(nl!.headers!['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
-    const url = /^<(http:\/\/localhost:3000\/unsubscribe\/([^>]+))>$/.exec(nl!.headers!['List-Unsubscribe']!)!;
+    const url = /^<(http:\/\/localhost:3000\/unsubscribe\/([^>]+))>$/.exec(
+      nl!.headers!['List-Unsubscribe']!,
+    )!;
     expect(url).not.toBeNull();
     const verified = ctx.deps.linkTokens.verify(url[2]!, 'unsubscribe');
     expect(verified.ok && verified.payload.t).toBeTruthy();
@@ -87,7 +108,12 @@ describe('sending an edition', () => {
     const id = await approvedEdition(ctx, { topics: ['artikelen'] });
     await sendNow(id);
     await waitForEditionStatus(ctx.db, id, ['sent']);
-    const failed = await ctx.db.selectFrom('deliveries').select(['email', 'error']).where('edition_id', '=', id).where('status', '=', 'failed').execute();
+    const failed = await ctx.db
+      .selectFrom('deliveries')
+      .select(['email', 'error'])
+      .where('edition_id', '=', id)
+      .where('status', '=', 'failed')
+      .execute();
     expect(failed.map((f) => f.email)).toEqual(['weigering-3@voorbeeld.test']);
     expect(failed[0]!.error).toContain('validation_error');
     expect(receivedBy('weigering')).toHaveLength(29);
@@ -104,7 +130,10 @@ describe('sending an edition', () => {
 
   it('pauses on a quota error instead of burning retries, and resumes', async () => {
     await seedSubscribers(ctx.db, 20, { prefix: 'quota', topic: 'artikelen' });
-    fake.failNext({ status: 429, body: { name: 'daily_quota_exceeded', message: 'daily quota', statusCode: 429 } });
+    fake.failNext({
+      status: 429,
+      body: { name: 'daily_quota_exceeded', message: 'daily quota', statusCode: 429 },
+    });
     const id = await approvedEdition(ctx, { topics: ['artikelen'] });
     await sendNow(id);
     await waitForEditionStatus(ctx.db, id, ['paused']);
@@ -118,7 +147,11 @@ describe('sending an edition', () => {
   it('waits out a 429 and retries a 500 and a dropped connection without sending twice', async () => {
     await seedSubscribers(ctx.db, 150, { prefix: 'storing', topic: 'artikelen' });
     fake.failNext(
-      { status: 429, body: { name: 'rate_limit_exceeded', message: 'slow down', statusCode: 429 }, headers: { 'retry-after': '1' } },
+      {
+        status: 429,
+        body: { name: 'rate_limit_exceeded', message: 'slow down', statusCode: 429 },
+        headers: { 'retry-after': '1' },
+      },
       { status: 500, body: { name: 'internal_server_error', message: 'oops', statusCode: 500 } },
       { status: 0, drop: true },
     );
@@ -142,10 +175,17 @@ describe('sending an edition', () => {
     await ctx.app.request(`/api/v1/editions/${cancelled}/cancel`, json({}, editor));
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     expect(receivedBy('planning')).toHaveLength(0);
-    const statuses = await ctx.db.selectFrom('editions').select(['id', 'status']).where('id', 'in', [rescheduled, cancelled]).orderBy('id').execute();
+    const statuses = await ctx.db
+      .selectFrom('editions')
+      .select(['id', 'status'])
+      .where('id', 'in', [rescheduled, cancelled])
+      .orderBy('id')
+      .execute();
     expect(statuses.map((s) => s.status)).toEqual(['scheduled', 'cancelled']);
     const jobs = await background.queues.editions.getJobs(['completed']);
-    const returned = jobs.filter((job) => [rescheduled, cancelled].includes(job.data.editionId)).map((job) => job.returnvalue);
+    const returned = jobs
+      .filter((job) => [rescheduled, cancelled].includes(job.data.editionId))
+      .map((job) => job.returnvalue);
     expect(returned).toEqual(['stale schedule: nothing to do', 'stale schedule: nothing to do']);
   });
 });

@@ -37,8 +37,17 @@ describe('announcing a document on LinkedIn', () => {
     expect(created.status).toBe(201);
     const { id } = await created.json();
     const post = () =>
-      ctx.db.selectFrom('linkedin_posts').selectAll().where('kind', '=', 'document').where('document_id', '=', id).execute();
-    await waitUntil(async () => (await post()).some((p) => p.status === 'published'), 'the document post to be published', 30_000);
+      ctx.db
+        .selectFrom('linkedin_posts')
+        .selectAll()
+        .where('kind', '=', 'document')
+        .where('document_id', '=', id)
+        .execute();
+    await waitUntil(
+      async () => (await post()).some((p) => p.status === 'published'),
+      'the document post to be published',
+      30_000,
+    );
     const posts = await post();
     expect(posts).toHaveLength(1);
     expect(posts[0]).toMatchObject({

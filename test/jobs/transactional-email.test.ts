@@ -12,7 +12,10 @@ let background: TestBackground;
 beforeAll(async () => {
   ctx = await createTestContext();
   fake = await new FakeResend().start();
-  background = await startTestBackground(ctx, { mailer: new ResendMailer('re_test_key', fake.url), concurrency: 2 });
+  background = await startTestBackground(ctx, {
+    mailer: new ResendMailer('re_test_key', fake.url),
+    concurrency: 2,
+  });
 });
 afterAll(async () => {
   await background.stop();

@@ -39,13 +39,16 @@ describe('LinkTokens', () => {
     const tokens = new LinkTokens([SECRET], new TestClock());
     fc.assert(
       fc.property(
-        fc.record({ s: fc.stringMatching(/^\d{1,10}$/), t: fc.option(fc.stringMatching(/^\d{1,5}$/), { nil: undefined }) }),
+        fc.record({
+          s: fc.stringMatching(/^\d{1,10}$/),
+          t: fc.option(fc.stringMatching(/^\d{1,5}$/), { nil: undefined }),
+        }),
         fc.nat(),
         fc.integer({ min: 1, max: 127 }),
         (payload, position, delta) => {
           const token = tokens.issue({ p: 'unsubscribe', ...payload });
           const index = position % token.length;
-          const changed = String.fromCharCode(((token.charCodeAt(index) + delta) % 128) || 1);
+          const changed = String.fromCharCode((token.charCodeAt(index) + delta) % 128 || 1);
           fc.pre(changed !== token[index]);
           const tampered = `${token.slice(0, index)}${changed}${token.slice(index + 1)}`;
           expect(tokens.verify(tampered, 'unsubscribe').ok).toBe(false);

@@ -1,12 +1,8 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { audit } from '../../domain/audit.js';
 import { resendFailed } from '../../domain/deliveries.js';
-import { renderEditionLocales } from '../../domain/edition-render.js';
-import { queueEmail } from '../../domain/emails.js';
-import { hit } from '../../domain/rate-limits.js';
-import { parseEmailOrThrow } from '../../domain/subscribers.js';
-import { personalise } from '../../emails/personalise.js';
 import { blocksSchema } from '../../domain/edition-content.js';
+import { renderEditionLocales } from '../../domain/edition-render.js';
 import {
   createEdition,
   deleteEdition,
@@ -18,10 +14,24 @@ import {
   transitionEdition,
   updateEdition,
 } from '../../domain/editions.js';
+import { queueEmail } from '../../domain/emails.js';
+import { hit } from '../../domain/rate-limits.js';
+import { parseEmailOrThrow } from '../../domain/subscribers.js';
+import { personalise } from '../../emails/personalise.js';
 import type { AppEnv } from '../deps.js';
 import { apiRoute, IdParam, jsonContent } from '../openapi.js';
 
-const StatusSchema = z.enum(['draft', 'in_review', 'approved', 'scheduled', 'sending', 'sent', 'paused', 'cancelled', 'failed']);
+const StatusSchema = z.enum([
+  'draft',
+  'in_review',
+  'approved',
+  'scheduled',
+  'sending',
+  'sent',
+  'paused',
+  'cancelled',
+  'failed',
+]);
 const KindSchema = z.enum(['gemeente', 'zorgaanbieder', 'woningcorporatie', 'overig']);
 
 const EditionSchema = z
@@ -60,7 +70,10 @@ const EditionInputSchema = z
     slug: z
       .string()
       .trim()
-      .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'Gebruik kleine letters, cijfers en streepjes, bijvoorbeeld nieuwsbrief-maart-2026.')
+      .regex(
+        /^[a-z0-9]+(?:-[a-z0-9]+)*$/,
+        'Gebruik kleine letters, cijfers en streepjes, bijvoorbeeld nieuwsbrief-maart-2026.',
+      )
       .max(120),
     locale: z.enum(['nl', 'en']).default('nl'),
     topics: z.array(z.string().max(60)).min(1, 'Kies minstens één onderwerp.').max(20),
@@ -95,18 +108,54 @@ function toJson(e: EditionView) {
 }
 
 /** ISO 8601 with an explicit offset, so "09:00" is never silently UTC or server time. */
-const SendAtSchema = z.iso.datetime({ offset: true, message: 'Geef datum en tijd met tijdzone, bijvoorbeeld 2026-03-10T09:00:00+01:00.' });
+const SendAtSchema = z.iso.datetime({
+  offset: true,
+  message: 'Geef datum en tijd met tijdzone, bijvoorbeeld 2026-03-10T09:00:00+01:00.',
+});
 
-const ACTIONS: { path: string; action: EditionAction; access: 'editor'; summary: string; body?: z.ZodObject }[] = [
+const ACTIONS: {
+  path: string;
+  action: EditionAction;
+  access: 'editor';
+  summary: string;
+  body?: z.ZodObject;
+}[] = [
   { path: 'submit', action: 'submit', access: 'editor', summary: 'Submit a draft for review' },
-  { path: 'request-changes', action: 'requestChanges', access: 'editor', summary: 'Send an edition under review back to draft', body: z.object({ note: z.string().max(1000).optional() }) },
-  { path: 'approve', action: 'approve', access: 'editor', summary: 'Approve (four-eyes: not the last editor)' },
-  { path: 'schedule', action: 'schedule', access: 'editor', summary: 'Schedule or reschedule an approved edition', body: z.object({ sendAt: SendAtSchema }) },
+  {
+    path: 'request-changes',
+    action: 'requestChanges',
+    access: 'editor',
+    summary: 'Send an edition under review back to draft',
+    body: z.object({ note: z.string().max(1000).optional() }),
+  },
+  {
+    path: 'approve',
+    action: 'approve',
+    access: 'editor',
+    summary: 'Approve (four-eyes: not the last editor)',
+  },
+  {
+    path: 'schedule',
+    action: 'schedule',
+    access: 'editor',
+    summary: 'Schedule or reschedule an approved edition',
+    body: z.object({ sendAt: SendAtSchema }),
+  },
   { path: 'send', action: 'schedule', access: 'editor', summary: 'Send an approved edition now' },
-  { path: 'cancel', action: 'cancel', access: 'editor', summary: 'Cancel a scheduled edition, or stop a send in progress' },
+  {
+    path: 'cancel',
+    action: 'cancel',
+    access: 'editor',
+    summary: 'Cancel a scheduled edition, or stop a send in progress',
+  },
   { path: 'pause', action: 'pause', access: 'editor', summary: 'Pause a send in progress' },
   { path: 'resume', action: 'resume', access: 'editor', summary: 'Resume a paused send' },
-  { path: 'reopen', action: 'reopen', access: 'editor', summary: 'Turn a cancelled edition back into a draft' },
+  {
+    path: 'reopen',
+    action: 'reopen',
+    access: 'editor',
+    summary: 'Turn a cancelled edition back into a draft',
+  },
 ];
 
 export function editionRoutes() {
@@ -123,7 +172,10 @@ export function editionRoutes() {
         query: z.object({
           status: StatusSchema.optional(),
           q: z.string().max(200).optional(),
-          before: z.string().regex(/^\d{1,18}$/).optional(),
+          before: z
+            .string()
+            .regex(/^\d{1,18}$/)
+            .optional(),
           limit: z.coerce.number().int().min(1).max(200).default(50),
         }),
       },
@@ -133,7 +185,15 @@ export function editionRoutes() {
           content: jsonContent(
             z.object({
               items: z.array(
-                z.object({ id: z.string(), title: z.string(), subject: z.string(), slug: z.string(), status: StatusSchema, sendAt: z.string().nullable(), sentAt: z.string().nullable() }),
+                z.object({
+                  id: z.string(),
+                  title: z.string(),
+                  subject: z.string(),
+                  slug: z.string(),
+                  status: StatusSchema,
+                  sendAt: z.string().nullable(),
+                  sentAt: z.string().nullable(),
+                }),
               ),
             }),
           ),
@@ -171,7 +231,9 @@ export function editionRoutes() {
     }),
     async (c) => {
       const input = c.req.valid('json');
-      const edition = await c.var.deps.db.transaction().execute((tx) => createEdition(tx, c.var.principal!, input));
+      const edition = await c.var.deps.db
+        .transaction()
+        .execute((tx) => createEdition(tx, c.var.principal!, input));
       return c.json(toJson(edition), 201);
     },
   );
@@ -196,13 +258,18 @@ export function editionRoutes() {
       access: 'editor',
       tags: ['editions'],
       summary: 'Edit an edition (an approved or scheduled one goes back to draft)',
-      request: { params: IdParam, body: { required: true, content: jsonContent(EditionInputSchema.partial().strict()) } },
+      request: {
+        params: IdParam,
+        body: { required: true, content: jsonContent(EditionInputSchema.partial().strict()) },
+      },
       responses: { 200: { description: 'Updated', content: jsonContent(EditionSchema) } },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const changes = c.req.valid('json');
-      const edition = await c.var.deps.db.transaction().execute((tx) => updateEdition(tx, c.var.principal!, id, changes));
+      const edition = await c.var.deps.db
+        .transaction()
+        .execute((tx) => updateEdition(tx, c.var.principal!, id, changes));
       return c.json(toJson(edition), 200);
     },
   );
@@ -236,7 +303,15 @@ export function editionRoutes() {
           description: 'Oldest first',
           content: jsonContent(
             z.object({
-              events: z.array(z.object({ from: StatusSchema.nullable(), to: StatusSchema, by: z.string().nullable(), at: z.string(), note: z.string().nullable() })),
+              events: z.array(
+                z.object({
+                  from: StatusSchema.nullable(),
+                  to: StatusSchema,
+                  by: z.string().nullable(),
+                  at: z.string(),
+                  note: z.string().nullable(),
+                }),
+              ),
             }),
           ),
         },
@@ -247,7 +322,15 @@ export function editionRoutes() {
       await getEdition(c.var.deps.db, id);
       const events = await editionHistory(c.var.deps.db, id);
       return c.json(
-        { events: events.map((e) => ({ from: e.from_status, to: e.to_status, by: e.actor_email, at: e.at.toISOString(), note: e.note })) },
+        {
+          events: events.map((e) => ({
+            from: e.from_status,
+            to: e.to_status,
+            by: e.actor_email,
+            at: e.at.toISOString(),
+            note: e.note,
+          })),
+        },
         200,
       );
     },
@@ -261,8 +344,13 @@ export function editionRoutes() {
         access: spec.access,
         tags: ['editions'],
         summary: spec.summary,
-        request: { params: IdParam, ...(spec.body ? { body: { required: true, content: jsonContent(spec.body) } } : {}) },
-        responses: { 200: { description: 'The edition after the change', content: jsonContent(EditionSchema) } },
+        request: {
+          params: IdParam,
+          ...(spec.body ? { body: { required: true, content: jsonContent(spec.body) } } : {}),
+        },
+        responses: {
+          200: { description: 'The edition after the change', content: jsonContent(EditionSchema) },
+        },
       }),
       async (c) => {
         const { id } = c.req.param() as { id: string };
@@ -286,12 +374,16 @@ export function editionRoutes() {
       tags: ['editions'],
       summary: 'Send again to the recipients whose delivery failed (and only to them)',
       request: { params: IdParam },
-      responses: { 200: { description: 'Requeued', content: jsonContent(z.object({ requeued: z.number().int() })) } },
+      responses: {
+        200: { description: 'Requeued', content: jsonContent(z.object({ requeued: z.number().int() })) },
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const { db, clock } = c.var.deps;
-      const requeued = await db.transaction().execute((tx) => resendFailed(tx, c.var.principal!, id, clock.now()));
+      const requeued = await db
+        .transaction()
+        .execute((tx) => resendFailed(tx, c.var.principal!, id, clock.now()));
       return c.json({ requeued }, 200);
     },
   );
@@ -305,16 +397,26 @@ export function editionRoutes() {
       summary: 'The email as a reader in the given language would get it (HTML or plain text)',
       request: {
         params: IdParam,
-        query: z.object({ locale: z.enum(['nl', 'en']).default('nl'), format: z.enum(['html', 'text']).default('html') }),
+        query: z.object({
+          locale: z.enum(['nl', 'en']).default('nl'),
+          format: z.enum(['html', 'text']).default('html'),
+        }),
       },
-      responses: { 200: { description: 'The rendered email', content: { 'text/html': { schema: z.string() }, 'text/plain': { schema: z.string() } } } },
+      responses: {
+        200: {
+          description: 'The rendered email',
+          content: { 'text/html': { schema: z.string() }, 'text/plain': { schema: z.string() } },
+        },
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const { locale, format } = c.req.valid('query');
       const { db, config } = c.var.deps;
       const edition = await getEdition(db, id);
-      const rendered = (await renderEditionLocales(db, edition, config.publicBaseUrl)).find((r) => r.locale === locale)!;
+      const rendered = (await renderEditionLocales(db, edition, config.publicBaseUrl)).find(
+        (r) => r.locale === locale,
+      )!;
       const filled = personalise(rendered, sampleRecipient(locale, config.publicBaseUrl));
       c.header('x-email-subject', encodeURIComponent(rendered.subject));
       // The preview is our own rendering of editor content: no script runs in it (CSP of the app).
@@ -335,13 +437,18 @@ export function editionRoutes() {
           required: true,
           content: jsonContent(
             z.object({
-              to: z.array(z.string().max(320)).min(1, 'Geef minstens één adres.').max(10, 'Hoogstens 10 adressen per test.'),
+              to: z
+                .array(z.string().max(320))
+                .min(1, 'Geef minstens één adres.')
+                .max(10, 'Hoogstens 10 adressen per test.'),
               locale: z.enum(['nl', 'en']).optional(),
             }),
           ),
         },
       },
-      responses: { 202: { description: 'Queued', content: jsonContent(z.object({ queued: z.number().int() })) } },
+      responses: {
+        202: { description: 'Queued', content: jsonContent(z.object({ queued: z.number().int() })) },
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -349,14 +456,27 @@ export function editionRoutes() {
       const { db, config, clock } = c.var.deps;
       const principal = c.var.principal!;
       const addresses = body.to.map((address, index) => parseEmailOrThrow(address, `to.${index}`));
-      await hit(db, clock, { key: `test-send:user:${principal.user.id}`, limit: 30, windowMs: 60 * 60 * 1000 }, 'At most 30 test sends per hour.');
+      await hit(
+        db,
+        clock,
+        { key: `test-send:user:${principal.user.id}`, limit: 30, windowMs: 60 * 60 * 1000 },
+        'At most 30 test sends per hour.',
+      );
       const edition = await getEdition(db, id);
       const locale = body.locale ?? edition.locale;
-      const rendered = (await renderEditionLocales(db, edition, config.publicBaseUrl, { test: true })).find((r) => r.locale === locale)!;
+      const rendered = (await renderEditionLocales(db, edition, config.publicBaseUrl, { test: true })).find(
+        (r) => r.locale === locale,
+      )!;
       const filled = personalise(rendered, sampleRecipient(locale, config.publicBaseUrl));
       await db.transaction().execute(async (tx) => {
         for (const to of addresses) {
-          await queueEmail(tx, { kind: 'edition-test', to, subject: rendered.subject, html: filled.html, text: filled.text });
+          await queueEmail(tx, {
+            kind: 'edition-test',
+            to,
+            subject: rendered.subject,
+            html: filled.html,
+            text: filled.text,
+          });
         }
         await audit(tx, principal, 'edition.test-send', `edition:${id}`, { count: addresses.length });
       });
@@ -369,5 +489,10 @@ export function editionRoutes() {
 
 /** Previews and tests show working-looking personal links that lead nowhere personal. */
 function sampleRecipient(locale: 'nl' | 'en', publicBaseUrl: string) {
-  return { locale, name: null, preferencesUrl: `${publicBaseUrl}/subscribe`, unsubscribeUrl: `${publicBaseUrl}/subscribe` };
+  return {
+    locale,
+    name: null,
+    preferencesUrl: `${publicBaseUrl}/subscribe`,
+    unsubscribeUrl: `${publicBaseUrl}/subscribe`,
+  };
 }

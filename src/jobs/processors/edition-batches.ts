@@ -55,21 +55,33 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, limiter: () => R
       .select(['sending_started_at'])
       .where('id', '=', editionId)
       .executeTakeFirstOrThrow();
-    const renders = await deps.db.selectFrom('edition_renders').selectAll().where('edition_id', '=', editionId).execute();
+    const renders = await deps.db
+      .selectFrom('edition_renders')
+      .selectAll()
+      .where('edition_id', '=', editionId)
+      .execute();
     const byLocale = new Map(renders.map((r) => [r.locale, r]));
     const recipients = await batchRecipients(deps.db, editionId, batchNo);
     // Links are issued "at" the send's start, so every retry produces byte-identical messages.
     const issuedAt = edition.sending_started_at ?? now;
-    const emails = recipients.map((recipient) => buildEmail(deps, recipient, byLocale.get(recipient.locale) ?? renders[0]!, issuedAt));
+    const emails = recipients.map((recipient) =>
+      buildEmail(deps, recipient, byLocale.get(recipient.locale) ?? renders[0]!, issuedAt),
+    );
 
     let outcomes: DeliveryOutcome[];
     try {
-      const { ids } = await deps.mailer.sendBatch(emails, { idempotencyKey: batchIdempotencyKey(editionId, batchNo) });
+      const { ids } = await deps.mailer.sendBatch(emails, {
+        idempotencyKey: batchIdempotencyKey(editionId, batchNo),
+      });
       outcomes = recipients.map((r, i) => ({ deliveryId: r.deliveryId, messageId: ids[i]! }));
     } catch (error) {
       if (!(error instanceof MailerError)) throw error;
       if (error.kind === 'quota') {
-        await deps.db.transaction().execute((tx) => pauseForQuota(tx, editionId, `provider quota reached: ${error.message}`, deps.clock.now()));
+        await deps.db
+          .transaction()
+          .execute((tx) =>
+            pauseForQuota(tx, editionId, `provider quota reached: ${error.message}`, deps.clock.now()),
+          );
         deps.logger.warn({ editionId, batchNo }, 'edition paused: provider quota reached');
         return 'paused: quota';
       }
@@ -82,19 +94,37 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, limiter: () => R
       }
       if (error.kind === 'already-accepted') {
         // An earlier attempt went through with this key; its message ids are unknown, but sending again would double.
-        outcomes = recipients.map((r) => ({ deliveryId: r.deliveryId, messageId: `accepted:${batchIdempotencyKey(editionId, batchNo)}:${r.deliveryId}` }));
+        outcomes = recipients.map((r) => ({
+          deliveryId: r.deliveryId,
+          messageId: `accepted:${batchIdempotencyKey(editionId, batchNo)}:${r.deliveryId}`,
+        }));
       } else {
         outcomes = await sendOneByOne(deps, recipients, emails);
       }
     }
-    await deps.db.transaction().execute((tx) => closeBatch(tx, editionId, batchNo, outcomes, deps.clock.now()));
+    await deps.db
+      .transaction()
+      .execute((tx) => closeBatch(tx, editionId, batchNo, outcomes, deps.clock.now()));
     return `sent ${outcomes.filter((o) => o.messageId !== null).length} of ${outcomes.length}`;
   };
 }
 
-function buildEmail(deps: BatchProcessorDeps, recipient: BatchRecipient, render: { subject: string; html: string; text: string }, issuedAt: Date): OutgoingEmail {
-  const unsubscribeToken = deps.linkTokens.issue({ p: 'unsubscribe', s: recipient.subscriberId, ...(recipient.topicId ? { t: recipient.topicId } : {}) }, undefined, issuedAt);
-  const preferencesToken = deps.linkTokens.issue({ p: 'preferences', s: recipient.subscriberId }, undefined, issuedAt);
+function buildEmail(
+  deps: BatchProcessorDeps,
+  recipient: BatchRecipient,
+  render: { subject: string; html: string; text: string },
+  issuedAt: Date,
+): OutgoingEmail {
+  const unsubscribeToken = deps.linkTokens.issue(
+    { p: 'unsubscribe', s: recipient.subscriberId, ...(recipient.topicId ? { t: recipient.topicId } : {}) },
+    undefined,
+    issuedAt,
+  );
+  const preferencesToken = deps.linkTokens.issue(
+    { p: 'preferences', s: recipient.subscriberId },
+    undefined,
+    issuedAt,
+  );
   const unsubscribeUrl = `${deps.publicBaseUrl}/unsubscribe/${unsubscribeToken}`;
   const { html, text } = personalise(render, {
     locale: recipient.locale as Locale,
@@ -119,11 +149,17 @@ function buildEmail(deps: BatchProcessorDeps, recipient: BatchRecipient, render:
  * The batch was refused as a whole (strict validation: one bad address fails all). Send each
  * message on its own so that a permanent error fails only that delivery, with its reason.
  */
-async function sendOneByOne(deps: BatchProcessorDeps, recipients: BatchRecipient[], emails: OutgoingEmail[]): Promise<DeliveryOutcome[]> {
+async function sendOneByOne(
+  deps: BatchProcessorDeps,
+  recipients: BatchRecipient[],
+  emails: OutgoingEmail[],
+): Promise<DeliveryOutcome[]> {
   const outcomes: DeliveryOutcome[] = [];
   for (const [index, recipient] of recipients.entries()) {
     try {
-      const { id } = await deps.mailer.send(emails[index]!, { idempotencyKey: `delivery-${recipient.deliveryId}` });
+      const { id } = await deps.mailer.send(emails[index]!, {
+        idempotencyKey: `delivery-${recipient.deliveryId}`,
+      });
       outcomes.push({ deliveryId: recipient.deliveryId, messageId: id });
     } catch (error) {
       if (error instanceof MailerError && error.kind === 'permanent') {

@@ -2,8 +2,8 @@ import { DelayedError, type Job } from 'bullmq';
 import { z } from 'zod';
 import type { Db } from '../../db/connection.js';
 import { enqueueBatches, finishIfComplete, snapshotRecipients } from '../../domain/deliveries.js';
-import { getEdition } from '../../domain/editions.js';
 import { renderEditionLocales } from '../../domain/edition-render.js';
+import { getEdition } from '../../domain/editions.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Clock } from '../../providers/clock.js';
 
@@ -14,7 +14,10 @@ export interface EditionProcessorDeps {
   publicBaseUrl: string;
 }
 
-const startSendPayload = z.object({ editionId: z.string().regex(/^\d+$/), scheduleVersion: z.number().int() });
+const startSendPayload = z.object({
+  editionId: z.string().regex(/^\d+$/),
+  scheduleVersion: z.number().int(),
+});
 /** A delayed job may fire a little early (clock differences between hosts); later than this is wrong. */
 const EARLY_TOLERANCE_MS = 5_000;
 
@@ -27,7 +30,7 @@ export function editionsProcessor(deps: EditionProcessorDeps) {
   return async (job: Job, token?: string): Promise<string> => {
     const { editionId, scheduleVersion } = startSendPayload.parse(job.data);
     const edition = await getEdition(deps.db, editionId).catch(() => null);
-    if (!edition || edition.status !== 'scheduled' || edition.schedule_version !== scheduleVersion) {
+    if (edition?.status !== 'scheduled' || edition.schedule_version !== scheduleVersion) {
       return 'stale schedule: nothing to do';
     }
     const now = deps.clock.now();
@@ -38,16 +41,35 @@ export function editionsProcessor(deps: EditionProcessorDeps) {
     const renders = await renderEditionLocales(deps.db, edition, deps.publicBaseUrl);
     return deps.db.transaction().execute(async (tx) => {
       const locked = await getEdition(tx, editionId, { forUpdate: true });
-      if (locked.status !== 'scheduled' || locked.schedule_version !== scheduleVersion) return 'stale schedule: nothing to do';
+      if (locked.status !== 'scheduled' || locked.schedule_version !== scheduleVersion)
+        return 'stale schedule: nothing to do';
       await tx.deleteFrom('edition_renders').where('edition_id', '=', editionId).execute();
       await tx
         .insertInto('edition_renders')
-        .values(renders.map((r) => ({ edition_id: editionId, locale: r.locale, subject: r.subject, html: r.html, text: r.text })))
+        .values(
+          renders.map((r) => ({
+            edition_id: editionId,
+            locale: r.locale,
+            subject: r.subject,
+            html: r.html,
+            text: r.text,
+          })),
+        )
         .execute();
-      await tx.updateTable('editions').set({ status: 'sending', sending_started_at: now, updated_at: now }).where('id', '=', editionId).execute();
+      await tx
+        .updateTable('editions')
+        .set({ status: 'sending', sending_started_at: now, updated_at: now })
+        .where('id', '=', editionId)
+        .execute();
       await tx
         .insertInto('edition_events')
-        .values({ edition_id: editionId, actor_user_id: null, from_status: 'scheduled', to_status: 'sending', note: 'send started' })
+        .values({
+          edition_id: editionId,
+          actor_user_id: null,
+          from_status: 'scheduled',
+          to_status: 'sending',
+          note: 'send started',
+        })
         .execute();
       const recipients = await snapshotRecipients(tx, locked);
       const batches = await enqueueBatches(tx, editionId);
