@@ -1,14 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort, isPidAlive, processCwd, sameDir } from '../../src/infra/child-process.js';
 import { type EmbeddedService, startEmbeddedPostgres } from '../../src/infra/embedded-postgres.js';
+import { failureOnTakenPort, launchInChild } from './launch-in-child.js';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -254,39 +254,13 @@ describe('startEmbeddedPostgres process lifetime', () => {
     'leaves no postgres process behind when the node process that started it is SIGKILLed; reports start failures',
     async () => {
       const dataDir = tempDir();
-      const script = path.join(dataDir, 'launch.mts');
-      const entry = pathToFileURL(path.join(root, 'src/infra/embedded-postgres.ts')).href;
-      fs.writeFileSync(
-        script,
-        `import { startEmbeddedPostgres } from ${JSON.stringify(entry)};
-const noop = () => {};
-const logger = { info: noop, warn: noop, debug: noop, error: noop, trace: noop, fatal: noop, child: () => logger };
-const svc = await startEmbeddedPostgres({ dataDir: process.argv[2], logger });
-console.log(JSON.stringify({ url: svc.url, pid: process.pid }));
-setInterval(() => {}, 1000);
-`,
+      const { child, info } = await launchInChild(
+        root,
+        dataDir,
+        { module: 'embedded-postgres', exportName: 'startEmbeddedPostgres' },
+        60_000,
       );
-      const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [script, dataDir], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
       children.push(child);
-      let stderr = '';
-      child.stderr!.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      const info = await new Promise<{ url: string; pid: number }>((resolve, reject) => {
-        let out = '';
-        const t = setTimeout(() => reject(new Error(`child did not report within 60 s: ${stderr}`)), 60_000);
-        child.stdout!.on('data', (d: Buffer) => {
-          out += d.toString();
-          const line = out.split('\n').find((l) => l.startsWith('{'));
-          if (line) {
-            clearTimeout(t);
-            resolve(JSON.parse(line) as { url: string; pid: number });
-          }
-        });
-        child.once('exit', (code) => reject(new Error(`child exited (${code}): ${stderr}`)));
-      });
       expect(info.url).toMatch(/^postgres:\/\/thuispost@127\.0\.0\.1:\d+\/thuispost$/);
       const pm = postmasterPid(dataDir)!;
       expect(isPidAlive(pm)).toBe(true);
@@ -307,21 +281,11 @@ setInterval(() => {}, 1000);
       await again.stop();
 
       // a failing start reports why, with the server log
-      const blocker = net.createServer();
-      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-      const port = (blocker.address() as net.AddressInfo).port;
-      try {
-        const err = await startEmbeddedPostgres({ dataDir, port, logger }).then(
-          () => new Error('expected a failure'),
-          (e: Error) => e,
-        );
-        expect(err.message).toContain('PostgreSQL failed to start');
-        expect(err.message).toContain('postgres.log');
-        expect(err.message).toMatch(/could not bind IPv4 address "127\.0\.0\.1": Address already in use/);
-        expect(fs.existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
-      } finally {
-        blocker.close();
-      }
+      const err = await failureOnTakenPort((port) => startEmbeddedPostgres({ dataDir, port, logger }));
+      expect(err.message).toContain('PostgreSQL failed to start');
+      expect(err.message).toContain('postgres.log');
+      expect(err.message).toMatch(/could not bind IPv4 address "127\.0\.0\.1": Address already in use/);
+      expect(fs.existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
     },
     TIMEOUT,
   );

@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import {
   resolveRedisServer,
   startEmbeddedRedis,
 } from '../../src/infra/embedded-redis.js';
+import { failureOnTakenPort, launchInChild } from './launch-in-child.js';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -165,39 +165,13 @@ describe('startEmbeddedRedis process lifetime', () => {
     'leaves no redis-server behind when the node process that started it is SIGKILLed; reports start failures',
     async () => {
       const dataDir = tempDir();
-      const script = path.join(dataDir, 'launch.mts');
-      const entry = pathToFileURL(path.join(root, 'src/infra/embedded-redis.ts')).href;
-      fs.writeFileSync(
-        script,
-        `import { startEmbeddedRedis } from ${JSON.stringify(entry)};
-const noop = () => {};
-const logger = { info: noop, warn: noop, debug: noop, error: noop, trace: noop, fatal: noop, child: () => logger };
-const svc = await startEmbeddedRedis({ dataDir: process.argv[2], logger });
-console.log(JSON.stringify({ url: svc.url, pid: process.pid }));
-setInterval(() => {}, 1000);
-`,
+      const { child, info } = await launchInChild(
+        root,
+        dataDir,
+        { module: 'embedded-redis', exportName: 'startEmbeddedRedis' },
+        30_000,
       );
-      const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [script, dataDir], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
       children.push(child);
-      let stderr = '';
-      child.stderr!.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      const info = await new Promise<{ url: string; pid: number }>((resolve, reject) => {
-        let out = '';
-        const t = setTimeout(() => reject(new Error(`child did not report within 30 s: ${stderr}`)), 30_000);
-        child.stdout!.on('data', (d: Buffer) => {
-          out += d.toString();
-          const line = out.split('\n').find((l) => l.startsWith('{'));
-          if (line) {
-            clearTimeout(t);
-            resolve(JSON.parse(line) as { url: string; pid: number });
-          }
-        });
-        child.once('exit', (code) => reject(new Error(`child exited (${code}): ${stderr}`)));
-      });
       const pid = redisPid(dataDir)!;
       expect(isPidAlive(pid)).toBe(true);
       expect(await redisPing(Number(new URL(info.url).port))).toBe('+PONG');
@@ -211,20 +185,10 @@ setInterval(() => {}, 1000);
       await again.stop();
 
       // a failing start reports why, with the server log
-      const blocker = net.createServer();
-      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-      const port = (blocker.address() as net.AddressInfo).port;
-      try {
-        const err = await startEmbeddedRedis({ dataDir, port, logger }).then(
-          () => new Error('expected a failure'),
-          (e: Error) => e,
-        );
-        expect(err.message).toContain('Redis failed to start');
-        expect(err.message).toContain('redis.log');
-        expect(err.message).toMatch(/Address already in use/);
-      } finally {
-        blocker.close();
-      }
+      const err = await failureOnTakenPort((port) => startEmbeddedRedis({ dataDir, port, logger }));
+      expect(err.message).toContain('Redis failed to start');
+      expect(err.message).toContain('redis.log');
+      expect(err.message).toMatch(/Address already in use/);
     },
     TIMEOUT,
   );
