@@ -7,6 +7,7 @@ import { audit } from './audit.js';
 import type { Principal } from './auth.js';
 import { documentFilePath } from './documents.js';
 import { webVersionUrl } from './edition-render.js';
+import { queueEmail } from './emails.js';
 import { Conflict, Invalid, NotFound } from './errors.js';
 import { enqueue } from './outbox.js';
 import { getSettings } from './settings.js';
@@ -724,4 +725,64 @@ export async function linkedinReadiness(
     mode: health.mode,
     ...(health.warnings.length > 0 ? { warning: health.warnings.join(' ') } : {}),
   };
+}
+
+/**
+ * Emails every active admin once per warning: the access token of the connection is within 14, 7
+ * or 1 days of expiry (or broken), so someone reconnects before posts start waiting. Each warning
+ * is recorded in the audit log, which is also what keeps it from being sent twice.
+ */
+export async function warnAdminsAboutLinkedIn(tx: DbOrTx, publicBaseUrl: string, now: Date): Promise<number> {
+  const connection = await currentConnection(tx);
+  if (!connection) return 0;
+  let warning: { key: string; subject: string; text: string } | null = null;
+  if (connection.status === 'broken') {
+    warning = {
+      key: `broken-${connection.broken_at?.getTime() ?? 0}`,
+      subject: 'De LinkedIn-koppeling werkt niet meer',
+      text: `De koppeling met LinkedIn werkt niet meer (${connection.broken_reason ?? 'onbekende reden'}). Berichten wachten tot iemand opnieuw koppelt.`,
+    };
+  } else if (connection.access_token_expires_at && !connection.refresh_token_enc) {
+    const ms = connection.access_token_expires_at.getTime() - now.getTime();
+    const threshold = [...EXPIRY_WARNING_DAYS].reverse().find((days) => ms <= days * DAY_MS);
+    if (threshold !== undefined) {
+      const expires = connection.access_token_expires_at.getTime();
+      warning = {
+        key: `expiry-${threshold}-${expires}`,
+        subject: `De LinkedIn-koppeling verloopt binnen ${threshold} ${threshold === 1 ? 'dag' : 'dagen'}`,
+        text: `Het LinkedIn-toegangstoken verloopt op ${connection.access_token_expires_at.toISOString().slice(0, 10)}. Koppel opnieuw om te voorkomen dat berichten blijven wachten.`,
+      };
+    }
+  }
+  if (!warning) return 0;
+  const target = `linkedin-connection:${connection.id}:${warning.key}`;
+  const sent = await tx
+    .selectFrom('audit_log')
+    .select('id')
+    .where('action', '=', 'linkedin.warning')
+    .where('target', '=', target)
+    .executeTakeFirst();
+  if (sent) return 0;
+  const admins = await tx
+    .selectFrom('users')
+    .select('email')
+    .where('role', '=', 'admin')
+    .where('disabled_at', 'is', null)
+    .execute();
+  const link = `${publicBaseUrl}/admin/linkedin`;
+  for (const admin of admins) {
+    await queueEmail(tx, {
+      kind: 'linkedin-warning',
+      to: admin.email,
+      subject: warning.subject,
+      text: `${warning.text}\n\n${link}`,
+      html: `<!doctype html><html lang="nl"><body><p>${escapeHtml(warning.text)}</p><p><a href="${escapeHtml(link)}">Naar de LinkedIn-koppeling</a></p></body></html>`,
+    });
+  }
+  await audit(tx, null, 'linkedin.warning', target, { admins: admins.length });
+  return admins.length;
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -19,6 +19,7 @@ import {
   STUCK_AFTER_MS,
   storeRefreshedTokens,
   TOKEN_CONTEXT,
+  warnAdminsAboutLinkedIn,
 } from '../../domain/linkedin.js';
 import { enqueue } from '../../domain/outbox.js';
 import type { Logger } from '../../infra/logger.js';
@@ -117,8 +118,13 @@ export function linkedinProcessor(deps: LinkedInProcessorDeps) {
       }
       case 'publish-post':
         return publish(deps, config, api, job, token);
-      case 'refresh-token':
-        return refreshToken(deps, config);
+      case 'refresh-token': {
+        const refreshed = await refreshToken(deps, config);
+        const warned = await deps.db
+          .transaction()
+          .execute((tx) => warnAdminsAboutLinkedIn(tx, deps.publicBaseUrl, deps.clock.now()));
+        return `${refreshed}; ${warned} admin warning(s)`;
+      }
       case 'sweep':
         return sweep(deps);
       default:
