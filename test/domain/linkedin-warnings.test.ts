@@ -14,14 +14,26 @@ beforeAll(async () => {
 afterAll(() => ctx.close());
 
 const warningsTo = (address: string) =>
-  ctx.db.selectFrom('emails').select(['subject', 'text']).where('kind', '=', 'linkedin-warning').where('to_address', '=', address).orderBy('id').execute();
+  ctx.db
+    .selectFrom('emails')
+    .select(['subject', 'text'])
+    .where('kind', '=', 'linkedin-warning')
+    .where('to_address', '=', address)
+    .orderBy('id')
+    .execute();
 
 describe('LinkedIn warnings by email', () => {
   it('emails every admin once per threshold (14, 7, 1 days) before the token expires, and once when broken', async () => {
     const now = new Date('2026-05-01T08:00:00Z');
     const connection = await ctx.db
       .insertInto('linkedin_connections')
-      .values({ status: 'active', organization_id: '123', access_token_enc: 'x', access_token_expires_at: new Date(now.getTime() + 20 * DAY) })
+      .values({
+        status: 'active',
+        organization_id: '123',
+        organizations: '[]',
+        access_token_enc: 'x',
+        access_token_expires_at: new Date(now.getTime() + 20 * DAY),
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
 
