@@ -328,7 +328,9 @@ describe('connecting through OAuth', () => {
       .execute();
     const job = await background.queues.linkedin.add('refresh-token', {}, { jobId: `refresh-${Date.now()}` });
     await waitUntil(async () => (await job.getState()) === 'completed', 'the refresh job');
-    expect((await background.queues.linkedin.getJob(job.id!))!.returnvalue).toMatch(/^refreshed; \d+ admin warning/);
+    expect((await background.queues.linkedin.getJob(job.id!))!.returnvalue).toMatch(
+      /^refreshed; \d+ admin warning/,
+    );
     const after = await ctx.db
       .selectFrom('linkedin_connections')
       .selectAll()
