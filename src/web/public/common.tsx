@@ -7,7 +7,7 @@ import type { Locale } from '../../db/schema.js';
 import type { ConsentEvidence } from '../../domain/consent.js';
 import { getSettings, type Settings } from '../../domain/settings.js';
 import { sha256 } from '../../infra/crypto.js';
-import { isLocale, pageStrings } from '../i18n.js';
+import { isLocale, LOCALES, pageStrings } from '../i18n.js';
 import { PublicLayout } from '../layout.js';
 
 export type PublicContext = Context<AppEnv>;
@@ -157,4 +157,31 @@ export function ErrorSummary(props: { heading: string; items: { href: string; me
 export function describedBy(...ids: (string | false | null | undefined)[]): string | undefined {
   const list = ids.filter((id): id is string => typeof id === 'string' && id !== '');
   return list.length > 0 ? list.join(' ') : undefined;
+}
+
+/** The language choice (nl/en), each option labelled in its own language; shared by signup and preferences. */
+export function LocaleFieldset(props: {
+  legend: string;
+  selected: Locale;
+  error: string | undefined;
+  errorPrefix: string;
+}) {
+  return (
+    <fieldset aria-describedby={describedBy(props.error && 'locale-error')}>
+      <legend>{props.legend}</legend>
+      <FieldError id="locale-error" message={props.error} prefix={props.errorPrefix} />
+      {LOCALES.map((locale) => (
+        <label key={locale} for={`locale-${locale}`}>
+          <input
+            type="radio"
+            id={`locale-${locale}`}
+            name="locale"
+            value={locale}
+            checked={props.selected === locale}
+          />
+          <span lang={locale}>{pageStrings(locale).languageName}</span>
+        </label>
+      ))}
+    </fieldset>
+  );
 }

@@ -12,7 +12,7 @@ import {
   updatePreferences,
 } from '../../domain/subscribers.js';
 import type { LinkPayload, LinkPurpose } from '../../providers/link-tokens.js';
-import { isLocale, LOCALES, type PageStrings, pageStrings } from '../i18n.js';
+import { isLocale, type PageStrings, pageStrings } from '../i18n.js';
 import {
   cleanText,
   describedBy,
@@ -21,6 +21,7 @@ import {
   FieldError,
   formFields,
   ipHash,
+  LocaleFieldset,
   many,
   one,
   type PublicContext,
@@ -514,22 +515,12 @@ function PreferencesForm(props: {
           </label>
         ))}
       </fieldset>
-      <fieldset aria-describedby={describedBy(errors.locale && 'locale-error')}>
-        <legend>{t.preferences.locale}</legend>
-        <FieldError id="locale-error" message={errors.locale} prefix={t.errorPrefix} />
-        {LOCALES.map((locale) => (
-          <label key={locale} for={`locale-${locale}`}>
-            <input
-              type="radio"
-              id={`locale-${locale}`}
-              name="locale"
-              value={locale}
-              checked={values.locale === locale}
-            />
-            <span lang={locale}>{pageStrings(locale).languageName}</span>
-          </label>
-        ))}
-      </fieldset>
+      <LocaleFieldset
+        legend={t.preferences.locale}
+        selected={values.locale}
+        error={errors.locale}
+        errorPrefix={t.errorPrefix}
+      />
       <fieldset>
         <legend>{t.preferences.unsubscribeLegend}</legend>
         <label for="unsubscribeAll">

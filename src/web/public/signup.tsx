@@ -8,7 +8,7 @@ import { Invalid, TooManyRequests } from '../../domain/errors.js';
 import { hit } from '../../domain/rate-limits.js';
 import type { Settings } from '../../domain/settings.js';
 import { signUp } from '../../domain/subscribers.js';
-import { isLocale, LOCALES, type PageStrings, pageStrings } from '../i18n.js';
+import { isLocale, type PageStrings, pageStrings } from '../i18n.js';
 import {
   cleanText,
   describedBy,
@@ -17,6 +17,7 @@ import {
   FieldError,
   ipHash,
   isFormPost,
+  LocaleFieldset,
   many,
   one,
   type PublicContext,
@@ -179,22 +180,12 @@ export function SignupForm(props: {
         ))}
       </fieldset>
 
-      <fieldset aria-describedby={describedBy(errors.locale && 'locale-error')}>
-        <legend>{t.subscribe.locale}</legend>
-        <FieldError id="locale-error" message={errors.locale} prefix={t.errorPrefix} />
-        {LOCALES.map((locale) => (
-          <label key={locale} for={`locale-${locale}`}>
-            <input
-              type="radio"
-              id={`locale-${locale}`}
-              name="locale"
-              value={locale}
-              checked={values.locale === locale}
-            />
-            <span lang={locale}>{pageStrings(locale).languageName}</span>
-          </label>
-        ))}
-      </fieldset>
+      <LocaleFieldset
+        legend={t.subscribe.locale}
+        selected={values.locale}
+        error={errors.locale}
+        errorPrefix={t.errorPrefix}
+      />
 
       <fieldset aria-describedby={describedBy(consentError && 'consent-error')}>
         <legend>
