@@ -4,8 +4,9 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { httpRequestDuration } from '../infra/metrics.js';
-import { adminPages, mailboxPages } from '../web/admin.js';
-import { linkedinAdminPages, linkedinDevPages } from '../web/linkedin.js';
+import { adminUi } from '../web/admin/index.js';
+import { mailboxPages } from '../web/admin/mailbox.js';
+import { linkedinDevPages } from '../web/linkedin.js';
 import { publicPages } from '../web/public/routes.js';
 import { DOCUMENT_FILE_PATH, sitePages } from '../web/public/site.js';
 import type { AppDeps, AppEnv } from './deps.js';
@@ -76,7 +77,7 @@ export function createApp(deps: AppDeps) {
     strictTransportSecurity: deps.config.publicBaseUrl.startsWith('https:') ? 'max-age=31536000' : false,
     referrerPolicy: 'strict-origin-when-cross-origin',
   });
-  // Stored email HTML is served under a stricter, sandboxing policy of its own (see web/admin.tsx).
+  // Stored email HTML is served under a stricter, sandboxing policy of its own (see web/admin/mailbox.tsx).
   // Public document files set their own (see web/public/site.tsx serveFile).
   app.use('*', (c, next) =>
     OWN_SECURITY_HEADERS.test(c.req.path) || DOCUMENT_FILE_PATH.test(c.req.path)
@@ -114,8 +115,7 @@ export function createApp(deps: AppDeps) {
   app.route('/api/v1/linkedin', linkedinRoutes());
   // Public, signed by the provider; outside /api/v1 so no session or CSRF handling applies.
   app.route('/webhooks', webhookRoutes());
-  app.route('/admin/linkedin', linkedinAdminPages());
-  app.route('/admin', adminPages());
+  app.route('/admin', adminUi());
   app.route('/dev/linkedin', linkedinDevPages());
   app.route('/dev/mailbox', mailboxPages());
   app.route('/', docsRoutes());

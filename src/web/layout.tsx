@@ -22,14 +22,21 @@ pre { white-space: pre-wrap; word-break: break-word; border: 1px solid var(--bor
 iframe { width: 100%; height: 70vh; border: 1px solid var(--border); background: #fff; }
 `;
 
-export function Layout(props: { title: string; lang?: 'nl' | 'en'; nav?: Child; children: Child }) {
+export function Layout(props: {
+  title: string;
+  lang?: 'nl' | 'en';
+  nav?: Child;
+  /** Extra CSS for a family of pages (the admin's). */
+  styles?: string;
+  children: Child;
+}) {
   return (
     <html lang={props.lang ?? 'nl'}>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · Thuispost`}</title>
-        <style>{styles}</style>
+        <style>{styles + (props.styles ?? '')}</style>
       </head>
       <body>
         <a class="skip" href="#inhoud">

@@ -1,0 +1,17 @@
+import { Hono } from 'hono';
+import type { AppEnv } from '../../api/deps.js';
+import { linkedinAdminPages } from '../linkedin.js';
+import { authPages } from './auth.js';
+import { dashboardPages } from './dashboard.js';
+
+/**
+ * The editors' admin UI under /admin: server-rendered pages, one file per area beside this one.
+ * Login and setup come first: they are the only pages open without a session.
+ */
+export function adminUi() {
+  const app = new Hono<AppEnv>();
+  app.route('/', authPages());
+  app.route('/linkedin', linkedinAdminPages());
+  app.route('/', dashboardPages());
+  return app;
+}
