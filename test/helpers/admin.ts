@@ -44,8 +44,8 @@ export async function logInAs(ctx: TestContext, role: Role, email?: string): Pro
     email: address,
     cookie,
     csrf,
-    page: (path) => ctx.app.request(path, { headers: { cookie } }),
-    submit: (path, fields = {}, options = {}) => {
+    page: async (path) => ctx.app.request(path, { headers: { cookie } }),
+    submit: async (path, fields = {}, options = {}) => {
       const body = new URLSearchParams();
       body.append('_csrf', options.csrf ?? csrf);
       for (const [name, value] of Object.entries(fields)) {
@@ -57,7 +57,7 @@ export async function logInAs(ctx: TestContext, role: Role, email?: string): Pro
         body: body.toString(),
       });
     },
-    upload: (path, form) => {
+    upload: async (path, form) => {
       form.set('_csrf', csrf);
       return ctx.app.request(path, { method: 'POST', headers: { cookie }, body: form });
     },
