@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
@@ -16,7 +16,8 @@ export interface BenchResult {
   name: string;
   unit: string;
   value: number;
-  baseline: { name: string; value: number };
+  /** `unit` defaults to the figure's own. */
+  baseline: { name: string; value: number; unit?: string };
   /** value / baseline.value */
   ratio: number;
   /** The target, as a statement that is true or false for this run. */
@@ -124,7 +125,7 @@ export function result(
   name: string,
   unit: string,
   value: number,
-  baseline: { name: string; value: number },
+  baseline: BenchResult['baseline'],
   goal?: { text: string; met: boolean },
   details?: Record<string, unknown>,
 ): BenchResult {
@@ -137,15 +138,4 @@ export function result(
     goal,
     details,
   };
-}
-
-export async function writeResults(file: string, results: BenchResult[]): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const machine = {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? 'unknown',
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-  };
-  await writeFile(file, `${JSON.stringify({ at: new Date().toISOString(), machine, results }, null, 2)}\n`);
 }
