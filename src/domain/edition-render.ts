@@ -11,12 +11,15 @@ export function webVersionUrl(publicBaseUrl: string, slug: string): string {
   return `${publicBaseUrl}/nieuwsbrieven/${encodeURIComponent(slug)}`;
 }
 
-/** Renders the edition once per reader locale, with per-recipient markers (see emails/personalise.ts). */
+/**
+ * Renders the edition once per reader locale (or only the `locales` asked for), with
+ * per-recipient markers (see emails/personalise.ts).
+ */
 export async function renderEditionLocales(
   db: DbOrTx,
   edition: EditionView,
   publicBaseUrl: string,
-  options: { test?: boolean } = {},
+  options: { test?: boolean; locales?: Locale[] } = {},
 ) {
   const settings = await getSettings(db);
   const topic = await db
@@ -28,7 +31,7 @@ export async function renderEditionLocales(
     .executeTakeFirst();
   const blocks = blocksSchema.parse(edition.blocks);
   const renders = await Promise.all(
-    LOCALES.map(async (locale) => ({
+    (options.locales ?? LOCALES).map(async (locale) => ({
       locale,
       ...(await renderEdition({
         readerLocale: locale,

@@ -68,7 +68,7 @@ export async function getEdition(
 
 export function listEditions(
   db: DbOrTx,
-  filter: { status?: EditionStatus; q?: string; limit: number; before?: string },
+  filter: { status?: EditionStatus; q?: string; locale?: Locale; limit: number; before?: string },
 ) {
   return db
     .selectFrom('editions')
@@ -93,6 +93,7 @@ export function listEditions(
         ]),
       ),
     )
+    .$if(filter.locale !== undefined, (q) => q.where('locale', '=', filter.locale!))
     .$if(filter.before !== undefined, (q) => q.where('id', '<', filter.before!))
     .orderBy('id', 'desc')
     .limit(filter.limit)

@@ -1,8 +1,7 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { audit } from '../../domain/audit.js';
 import { resendFailed } from '../../domain/deliveries.js';
 import { blocksSchema } from '../../domain/edition-content.js';
-import { renderEditionLocales } from '../../domain/edition-render.js';
+import { previewEdition, sendTestEdition, TEST_SEND_MAX_ADDRESSES } from '../../domain/edition-preview.js';
 import {
   createEdition,
   deleteEdition,
@@ -14,10 +13,6 @@ import {
   transitionEdition,
   updateEdition,
 } from '../../domain/editions.js';
-import { queueEmail } from '../../domain/emails.js';
-import { hit } from '../../domain/rate-limits.js';
-import { parseEmailOrThrow } from '../../domain/subscribers.js';
-import { personalise } from '../../emails/personalise.js';
 import type { AppEnv } from '../deps.js';
 import { apiRoute, IdParam, jsonContent } from '../openapi.js';
 
@@ -57,7 +52,8 @@ const EditionSchema = z
   })
   .openapi('Edition');
 
-const EditionInputSchema = z
+/** Also the admin UI's edition form (src/web/admin/editions.tsx). */
+export const EditionInputSchema = z
   .object({
     title: z.string().trim().min(1, 'Vul een titel in.').max(200),
     subject: z
@@ -106,6 +102,14 @@ function toJson(e: EditionView) {
     updatedAt: e.updated_at.toISOString(),
   };
 }
+
+export const TestSendSchema = z.object({
+  to: z
+    .array(z.string().max(320))
+    .min(1, 'Geef minstens één adres.')
+    .max(TEST_SEND_MAX_ADDRESSES, `Hoogstens ${TEST_SEND_MAX_ADDRESSES} adressen per test.`),
+  locale: z.enum(['nl', 'en']).optional(),
+});
 
 /** ISO 8601 with an explicit offset, so "09:00" is never silently UTC or server time. */
 const SendAtSchema = z.iso.datetime({
@@ -413,14 +417,10 @@ export function editionRoutes() {
       const { id } = c.req.valid('param');
       const { locale, format } = c.req.valid('query');
       const { db, config } = c.var.deps;
-      const edition = await getEdition(db, id);
-      const rendered = (await renderEditionLocales(db, edition, config.publicBaseUrl)).find(
-        (r) => r.locale === locale,
-      )!;
-      const filled = personalise(rendered, sampleRecipient(locale, config.publicBaseUrl));
-      c.header('x-email-subject', encodeURIComponent(rendered.subject));
+      const email = await previewEdition(db, await getEdition(db, id), config.publicBaseUrl, locale);
+      c.header('x-email-subject', encodeURIComponent(email.subject));
       // The preview is our own rendering of editor content: no script runs in it (CSP of the app).
-      return format === 'html' ? c.html(filled.html, 200) : c.text(filled.text, 200);
+      return format === 'html' ? c.html(email.html, 200) : c.text(email.text, 200);
     },
   );
 
@@ -435,15 +435,7 @@ export function editionRoutes() {
         params: IdParam,
         body: {
           required: true,
-          content: jsonContent(
-            z.object({
-              to: z
-                .array(z.string().max(320))
-                .min(1, 'Geef minstens één adres.')
-                .max(10, 'Hoogstens 10 adressen per test.'),
-              locale: z.enum(['nl', 'en']).optional(),
-            }),
-          ),
+          content: jsonContent(TestSendSchema),
         },
       },
       responses: {
@@ -452,47 +444,18 @@ export function editionRoutes() {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const body = c.req.valid('json');
       const { db, config, clock } = c.var.deps;
-      const principal = c.var.principal!;
-      const addresses = body.to.map((address, index) => parseEmailOrThrow(address, `to.${index}`));
-      await hit(
+      const queued = await sendTestEdition(
         db,
         clock,
-        { key: `test-send:user:${principal.user.id}`, limit: 30, windowMs: 60 * 60 * 1000 },
-        'At most 30 test sends per hour.',
+        c.var.principal!,
+        id,
+        c.req.valid('json'),
+        config.publicBaseUrl,
       );
-      const edition = await getEdition(db, id);
-      const locale = body.locale ?? edition.locale;
-      const rendered = (await renderEditionLocales(db, edition, config.publicBaseUrl, { test: true })).find(
-        (r) => r.locale === locale,
-      )!;
-      const filled = personalise(rendered, sampleRecipient(locale, config.publicBaseUrl));
-      await db.transaction().execute(async (tx) => {
-        for (const to of addresses) {
-          await queueEmail(tx, {
-            kind: 'edition-test',
-            to,
-            subject: rendered.subject,
-            html: filled.html,
-            text: filled.text,
-          });
-        }
-        await audit(tx, principal, 'edition.test-send', `edition:${id}`, { count: addresses.length });
-      });
-      return c.json({ queued: addresses.length }, 202);
+      return c.json({ queued }, 202);
     },
   );
 
   return app;
-}
-
-/** Previews and tests show working-looking personal links that lead nowhere personal. */
-function sampleRecipient(locale: 'nl' | 'en', publicBaseUrl: string) {
-  return {
-    locale,
-    name: null,
-    preferencesUrl: `${publicBaseUrl}/subscribe`,
-    unsubscribeUrl: `${publicBaseUrl}/subscribe`,
-  };
 }
