@@ -452,6 +452,13 @@ export interface LinkedInDryRunFeedTable {
   created_at: DefaultedTimestamp;
 }
 
+/** LINKEDIN_ACCESS_TOKEN values LinkedIn refused, by SHA-256 (migrations/0036_linkedin_refused_env_tokens.ts). */
+export interface LinkedInRefusedEnvTokensTable {
+  fingerprint: string;
+  reason: string;
+  refused_at: DefaultedTimestamp;
+}
+
 export type DocumentKind = 'file' | 'link';
 export type DocumentFormat = 'pdf' | 'docx' | 'xlsx' | 'pptx' | 'odt' | 'ods';
 
@@ -505,6 +512,7 @@ export interface Database {
   linkedin_posts: LinkedInPostsTable;
   linkedin_post_attempts: LinkedInPostAttemptsTable;
   linkedin_dry_run_feed: LinkedInDryRunFeedTable;
+  linkedin_refused_env_tokens: LinkedInRefusedEnvTokensTable;
   imports: ImportsTable;
   import_files: ImportFilesTable;
   import_errors: ImportErrorsTable;
