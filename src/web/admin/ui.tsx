@@ -197,6 +197,33 @@ export function fieldId(name: string): string {
   return `veld-${name.replace(/[^a-zA-Z0-9_-]/g, '-')}`;
 }
 
+/** The ids of a field's hint and error, for aria-describedby. */
+function describedByIds(id: string, hint: string | undefined, error: string | undefined): string | undefined {
+  return [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+}
+
+/** A field's label, then its hint and error, which the control points at with aria-describedby. */
+function FieldLabel(props: { id: string; label: string; hint?: string; error?: string; required?: boolean }) {
+  return (
+    <>
+      <label for={props.id}>
+        {props.label}
+        {props.required ? ' (verplicht)' : ''}
+      </label>
+      {props.hint ? (
+        <p class="hint" id={`${props.id}-hint`}>
+          {props.hint}
+        </p>
+      ) : null}
+      {props.error ? (
+        <p class="field-error" id={`${props.id}-error`}>
+          {props.error}
+        </p>
+      ) : null}
+    </>
+  );
+}
+
 type InputType =
   | 'text'
   | 'email'
@@ -226,30 +253,17 @@ export function Field(props: {
 }) {
   const id = fieldId(props.name);
   const error = props.errors?.[props.name];
-  const describedBy = [props.hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
+  const describedBy = describedByIds(id, props.hint, error);
   const common = {
     id,
     name: props.name,
     required: props.required,
     'aria-invalid': error ? 'true' : undefined,
-    'aria-describedby': describedBy || undefined,
+    'aria-describedby': describedBy,
   };
   return (
     <div>
-      <label for={id}>
-        {props.label}
-        {props.required ? ' (verplicht)' : ''}
-      </label>
-      {props.hint ? (
-        <p class="hint" id={`${id}-hint`}>
-          {props.hint}
-        </p>
-      ) : null}
-      {error ? (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      ) : null}
+      <FieldLabel id={id} label={props.label} hint={props.hint} error={error} required={props.required} />
       {props.multiline ? (
         <textarea {...common} rows={props.rows ?? 4}>
           {props.value ?? ''}
@@ -280,29 +294,16 @@ export function SelectField(props: {
 }) {
   const id = fieldId(props.name);
   const error = props.errors?.[props.name];
-  const describedBy = [props.hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
+  const describedBy = describedByIds(id, props.hint, error);
   return (
     <div>
-      <label for={id}>
-        {props.label}
-        {props.required ? ' (verplicht)' : ''}
-      </label>
-      {props.hint ? (
-        <p class="hint" id={`${id}-hint`}>
-          {props.hint}
-        </p>
-      ) : null}
-      {error ? (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      ) : null}
+      <FieldLabel id={id} label={props.label} hint={props.hint} error={error} required={props.required} />
       <select
         id={id}
         name={props.name}
         required={props.required}
         aria-invalid={error ? 'true' : undefined}
-        aria-describedby={describedBy || undefined}
+        aria-describedby={describedBy}
       >
         {props.options.map((option) => (
           <option key={option.value} value={option.value} selected={option.value === props.value}>
