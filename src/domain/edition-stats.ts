@@ -166,6 +166,43 @@ export async function editionStats(db: DbOrTx, editionId: string): Promise<Editi
   };
 }
 
+const SUMMARY_STATUSES = ['delivered', 'bounced', 'complained', 'failed', 'queued'] as const;
+type SummaryStatus = (typeof SUMMARY_STATUSES)[number];
+
+/** The headline figures of an edition's send, as the dashboard lists them for several editions. */
+export type SendSummary = Pick<EditionStats, 'recipients' | 'sent' | SummaryStatus>;
+
+/** Headline figures of several editions in one grouped pass over their deliveries. */
+export async function sendSummaries(db: DbOrTx, editionIds: string[]): Promise<Map<string, SendSummary>> {
+  const summaries = new Map<string, SendSummary>(
+    editionIds.map((id) => [
+      id,
+      { recipients: 0, sent: 0, delivered: 0, bounced: 0, complained: 0, failed: 0, queued: 0 },
+    ]),
+  );
+  if (editionIds.length === 0) return summaries;
+  const groups = await db
+    .selectFrom('deliveries')
+    .select((eb) => [
+      'edition_id',
+      'status',
+      eb.fn.countAll<string>().as('n'),
+      eb.fn.count<string>('provider_message_id').as('accepted'),
+    ])
+    .where('edition_id', 'in', editionIds)
+    .groupBy(['edition_id', 'status'])
+    .execute();
+  for (const group of groups) {
+    const summary = summaries.get(group.edition_id)!;
+    const n = Number(group.n);
+    summary.recipients += n;
+    summary.sent += Number(group.accepted);
+    if ((SUMMARY_STATUSES as readonly DeliveryStatus[]).includes(group.status))
+      summary[group.status as SummaryStatus] += n;
+  }
+  return summaries;
+}
+
 export interface DeliveryLogFilter {
   /** Part of the email address, matched case-insensitively and literally (no wildcards). */
   q?: string;

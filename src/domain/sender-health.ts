@@ -22,6 +22,8 @@ export type HealthLevel = 'warning' | 'critical';
 export interface HealthWarning {
   level: HealthLevel;
   message: string;
+  /** The same for the Dutch admin pages. */
+  messageNl: string;
 }
 
 export interface RecentEditionRates {
@@ -39,6 +41,7 @@ export interface SenderHealth {
   mode: 'resend' | 'mailbox';
   /** One sentence for people. */
   message: string;
+  messageNl: string;
   domain: {
     name: string;
     /** Resend's status, or `not_found` / `unknown` (could not be checked). */
@@ -83,6 +86,7 @@ export function domainOfAddress(from: string): string | null {
 }
 
 const percent = (rate: number) => `${(rate * 100).toFixed(rate < 0.01 ? 2 : 1)} %`;
+const percentNl = (rate: number) => percent(rate).replace('.', ',');
 
 export async function recentEditionRates(
   db: DbOrTx,
@@ -136,12 +140,14 @@ export async function recentEditionRates(
 function rateWarnings(recent: SenderHealth['recent']): HealthWarning[] {
   const warnings: HealthWarning[] = [];
   const scope = `the last ${recent.editions.length === 1 ? 'sent edition' : `${recent.editions.length} sent editions`}`;
+  const scopeNl = `${recent.editions.length === 1 ? 'de laatst verzonden editie' : `de laatste ${recent.editions.length} verzonden edities`}`;
   const check = (
     rate: number | null,
     count: number,
     limits: { warning: number; critical: number },
     what: string,
     advice: string,
+    nl: { what: string; advice: string },
   ) => {
     if (rate === null) return;
     const level: HealthLevel | null =
@@ -152,6 +158,9 @@ function rateWarnings(recent: SenderHealth['recent']): HealthWarning[] {
       message:
         `The ${what} rate of ${scope} is ${percent(rate)} (${count} of ${recent.sent}); ` +
         `${level === 'critical' ? 'at or above' : 'approaching'} the limit of ${percent(limits.critical)}. ${advice}`,
+      messageNl:
+        `${nl.what} van ${scopeNl} is ${percentNl(rate)} (${count} van ${recent.sent}); ` +
+        `${level === 'critical' ? 'dat is de grens' : 'dat nadert de grens'} van ${percentNl(limits.critical)} of meer. ${nl.advice}`,
     });
   };
   check(
@@ -160,6 +169,11 @@ function rateWarnings(recent: SenderHealth['recent']): HealthWarning[] {
     RATE_LIMITS.complaint,
     'spam complaint',
     'Gmail and Yahoo filter or refuse bulk mail from senders above 0.1 % (and never allow 0.3 %): send only to people who asked for it, and keep the unsubscribe link visible.',
+    {
+      what: 'Het aandeel spamklachten',
+      advice:
+        'Gmail en Yahoo filteren of weigeren bulkmail van afzenders boven 0,1 % (en nooit boven 0,3 %): stuur alleen aan wie erom vroeg, en houd de afmeldlink zichtbaar.',
+    },
   );
   check(
     recent.bounceRate,
@@ -167,6 +181,11 @@ function rateWarnings(recent: SenderHealth['recent']): HealthWarning[] {
     RATE_LIMITS.bounce,
     'hard bounce',
     'Many bounces harm the domain’s reputation: check imported address lists for old or mistyped addresses.',
+    {
+      what: 'Het aandeel harde bounces',
+      advice:
+        'Veel bounces schaden de reputatie van het domein: controleer geïmporteerde adressenlijsten op oude of verkeerd getypte adressen.',
+    },
   );
   return warnings;
 }
@@ -175,6 +194,7 @@ async function domainCheck(options: SenderHealthOptions): Promise<{
   domain: SenderHealth['domain'];
   warnings: HealthWarning[];
   message: string;
+  messageNl: string;
 }> {
   const name = options.emailFrom ? domainOfAddress(options.emailFrom) : null;
   if (!name) {
@@ -184,9 +204,11 @@ async function domainCheck(options: SenderHealthOptions): Promise<{
         {
           level: 'warning',
           message: 'EMAIL_FROM is not known here, so the sending domain cannot be checked.',
+          messageNl: 'EMAIL_FROM is hier niet bekend, dus het verzenddomein kan niet worden gecontroleerd.',
         },
       ],
       message: 'The sending domain could not be checked.',
+      messageNl: 'Het verzenddomein kon niet worden gecontroleerd.',
     };
   }
   const unknown = (status: string) => ({
@@ -204,9 +226,11 @@ async function domainCheck(options: SenderHealthOptions): Promise<{
         {
           level: 'warning',
           message: `The domain check is not available in this process; check ${name} in the Resend dashboard.`,
+          messageNl: `De domeincontrole is in dit proces niet beschikbaar; controleer ${name} in het Resend-dashboard.`,
         },
       ],
       message: `The sending domain ${name} could not be checked.`,
+      messageNl: `Het verzenddomein ${name} kon niet worden gecontroleerd.`,
     };
   }
   try {
@@ -214,15 +238,19 @@ async function domainCheck(options: SenderHealthOptions): Promise<{
     if (!lookup.found) {
       const known =
         lookup.known.length > 0 ? ` Domains in this Resend account: ${lookup.known.join(', ')}.` : '';
+      const knownNl =
+        lookup.known.length > 0 ? ` Domeinen in dit Resend-account: ${lookup.known.join(', ')}.` : '';
       return {
         domain: unknown('not_found'),
         warnings: [
           {
             level: 'critical',
             message: `The sending domain ${name} (from EMAIL_FROM) is not added in Resend, so Resend refuses mail from it. Add and verify it under Domains in the Resend dashboard, or change EMAIL_FROM.${known}`,
+            messageNl: `Het verzenddomein ${name} (uit EMAIL_FROM) staat niet in Resend, dus Resend weigert mail ervan. Voeg het toe en verifieer het onder Domains in het Resend-dashboard, of pas EMAIL_FROM aan.${knownNl}`,
           },
         ],
         message: `The sending domain ${name} is not set up in Resend.`,
+        messageNl: `Het verzenddomein ${name} is niet ingesteld in Resend.`,
       };
     }
     const found = lookup.domain;
@@ -246,9 +274,11 @@ async function domainCheck(options: SenderHealthOptions): Promise<{
           {
             level: 'critical',
             message: `The sending domain ${found.name} is not verified in Resend (status ${found.status}); mail from it is refused or lands in spam.${list ? ` Add these DNS records: ${list}.` : ''}`,
+            messageNl: `Het verzenddomein ${found.name} is niet geverifieerd in Resend (status ${found.status}); mail ervan wordt geweigerd of komt in de spam.${list ? ` Voeg deze DNS-records toe: ${list}.` : ''}`,
           },
         ],
         message: `The sending domain ${found.name} is not verified.`,
+        messageNl: `Het verzenddomein ${found.name} is niet geverifieerd.`,
       };
     }
     if (unverifiedRecords.length > 0) {
@@ -258,22 +288,35 @@ async function domainCheck(options: SenderHealthOptions): Promise<{
           {
             level: 'warning',
             message: `The sending domain ${found.name} is verified, but these DNS records are not: ${list}.`,
+            messageNl: `Het verzenddomein ${found.name} is geverifieerd, maar deze DNS-records niet: ${list}.`,
           },
         ],
         message: `The sending domain ${found.name} is verified; some DNS records are not.`,
+        messageNl: `Het verzenddomein ${found.name} is geverifieerd; sommige DNS-records niet.`,
       };
     }
-    return { domain, warnings: [], message: `The sending domain ${found.name} is verified.` };
+    return {
+      domain,
+      warnings: [],
+      message: `The sending domain ${found.name} is verified.`,
+      messageNl: `Het verzenddomein ${found.name} is geverifieerd.`,
+    };
   } catch (error) {
     if (!(error instanceof SenderDomainsError)) throw error;
     const message =
       error.kind === 'unauthorized'
         ? `Resend did not let this API key read the domains (a sending-only key cannot), so ${name} could not be checked: ${error.message} Check it in the Resend dashboard, or use a key with full access.`
         : `The sending domain ${name} could not be checked: ${error.message} Sending may fail as well; check the network and Resend's status page.`;
+    // Resend's own explanation stays as it came (English); the Dutch sentence says what it means here.
+    const messageNl =
+      error.kind === 'unauthorized'
+        ? `Resend liet deze API-sleutel de domeinen niet lezen (een sleutel die alleen mag versturen kan dat niet), dus ${name} kon niet worden gecontroleerd: ${error.message} Controleer het in het Resend-dashboard, of gebruik een sleutel met volledige toegang.`
+        : `Het verzenddomein ${name} kon niet worden gecontroleerd: ${error.message} Versturen kan ook mislukken; controleer het netwerk en de statuspagina van Resend.`;
     return {
       domain: unknown('unknown'),
-      warnings: [{ level: 'warning', message }],
+      warnings: [{ level: 'warning', message, messageNl }],
       message: `The sending domain ${name} could not be checked.`,
+      messageNl: `Het verzenddomein ${name} kon niet worden gecontroleerd.`,
     };
   }
 }
@@ -287,6 +330,8 @@ export async function checkSenderHealth(db: DbOrTx, options: SenderHealthOptions
       mode: 'mailbox',
       message:
         'No RESEND_API_KEY is set: mail goes to the dev mailbox (/dev/mailbox) and is not sent, so no sending domain is needed.',
+      messageNl:
+        'Er is geen RESEND_API_KEY ingesteld: e-mail gaat naar de mailbox (/dev/mailbox) en wordt niet verstuurd, dus er is geen verzenddomein nodig.',
       domain: null,
       recent,
       warnings: rates,
@@ -299,6 +344,7 @@ export async function checkSenderHealth(db: DbOrTx, options: SenderHealthOptions
     ok: warnings.length === 0,
     mode: 'resend',
     message: check.message,
+    messageNl: check.messageNl,
     domain: check.domain,
     recent,
     warnings,

@@ -19,6 +19,7 @@ const SenderHealthSchema = z
     ok: z.boolean(),
     mode: z.enum(['resend', 'mailbox']),
     message: z.string(),
+    messageNl: z.string().openapi({ description: 'The same in Dutch' }),
     domain: z
       .object({
         name: z.string(),
@@ -48,7 +49,7 @@ const SenderHealthSchema = z
       bounceRate: z.number().nullable().openapi({ description: 'Hard bounces / sent, as a fraction' }),
       complaintRate: z.number().nullable().openapi({ description: 'Complaints / sent, as a fraction' }),
     }),
-    warnings: z.array(z.object({ level: LevelSchema, message: z.string() })),
+    warnings: z.array(z.object({ level: LevelSchema, message: z.string(), messageNl: z.string() })),
     checkedAt: z.string(),
   })
   .openapi('SenderHealth');
