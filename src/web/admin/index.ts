@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../../api/deps.js';
-import { linkedinAdminPages } from '../linkedin.js';
 import { authPages } from './auth.js';
 import { dashboardPages } from './dashboard.js';
+import { linkedinAdminPages } from './linkedin.js';
 
 /**
  * The editors' admin UI under /admin: server-rendered pages, one file per area beside this one.
