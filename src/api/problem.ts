@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
-import { DomainError, type FieldError, Invalid, TooManyRequests } from '../domain/errors.js';
+import { Conflict, DomainError, type FieldError, Invalid, TooManyRequests } from '../domain/errors.js';
 
 /** RFC 9457 problem details. `errors` lists per-field problems for validation failures. */
 export interface Problem {
@@ -48,7 +48,9 @@ export function errorToProblem(c: Context, error: unknown) {
   if (error instanceof TooManyRequests) {
     c.header('retry-after', String(error.retryAfterSeconds));
   }
-  if (error instanceof Invalid) return problem(c, error.status, error.title, error.message, error.fields);
+  if (error instanceof Invalid || error instanceof Conflict) {
+    return problem(c, error.status, error.title, error.message, error.fields);
+  }
   if (error instanceof DomainError) return problem(c, error.status, error.title, error.message);
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;

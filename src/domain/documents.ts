@@ -259,6 +259,22 @@ export function contentDisposition(
   return `${kind}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
+/** "Rapport 2026.pdf" → "Rapport 2026": the default title of an upload without one. */
+export function titleFromFilename(filename: string | null): string | undefined {
+  if (!filename) return undefined;
+  const base = filename
+    .replace(/^.*[\\/]/, '')
+    .replace(/\.[^.]{1,5}$/, '')
+    .replace(/[_]+/g, ' ')
+    .trim();
+  return base === '' ? undefined : base.slice(0, 200);
+}
+
+/** Today in the programme's time zone, as YYYY-MM-DD: the default date of a new document. */
+export function documentDateToday(now: Date): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam' }).format(now);
+}
+
 /** A file name for downloads: the title without characters file systems refuse. */
 export function downloadName(doc: { title: string; file_format: DocumentFormat | null }): string {
   let out = '';
@@ -301,7 +317,7 @@ export type CategoryRow = Awaited<ReturnType<typeof listCategories>>[number];
 
 export async function getCategory(db: DbOrTx, id: string): Promise<CategoryRow> {
   const row = (await listCategories(db)).find((category) => category.id === id);
-  if (!row) throw new NotFound('No such document category.');
+  if (!row) throw new NotFound('Deze categorie bestaat niet (meer).');
   return row;
 }
 
@@ -363,7 +379,7 @@ export async function updateCategory(
 export async function deleteCategory(tx: DbOrTx, id: string): Promise<void> {
   const category = await getCategory(tx, id);
   if (Number(category.documents) > 0) {
-    throw new Conflict('This category still has documents: move or delete them first.');
+    throw new Conflict('Deze categorie heeft nog documenten; verplaats of verwijder die eerst.');
   }
   await tx.deleteFrom('document_categories').where('id', '=', id).execute();
 }
@@ -443,7 +459,7 @@ export async function getDocument(
     await db.selectFrom('documents').select('id').where('id', '=', id).forUpdate().executeTakeFirst();
   }
   const row = await selectDocuments(db).where('documents.id', '=', id).executeTakeFirst();
-  if (!row) throw new NotFound('No such document.');
+  if (!row) throw new NotFound('Dit document bestaat niet (meer).');
   return row;
 }
 

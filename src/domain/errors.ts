@@ -30,8 +30,12 @@ export class NotFound extends DomainError {
   }
 }
 
+/** `fields`: when the conflict is about one field (a name already taken), Dutch messages per field. */
 export class Conflict extends DomainError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly fields: FieldError[] = [],
+  ) {
     super(message, 409, 'Conflict');
   }
 }

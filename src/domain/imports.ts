@@ -120,7 +120,7 @@ export function mapHeader(names: string[]): ColumnMap {
     }
     if (found[column] !== undefined) {
       throw new Invalid('The header line names a column twice.', [
-        { field: 'file', message: `The column "${column}" appears twice in the header line ("${name}").` },
+        { field: 'file', message: `De kolom "${column}" staat twee keer in de eerste regel ("${name}").` },
       ]);
     }
     found[column] = index;
@@ -130,7 +130,7 @@ export function mapHeader(names: string[]): ColumnMap {
       {
         field: 'file',
         message:
-          'The first line must name the columns, with at least an email column: email;name;locale;topics;organisation (Dutch names work too: e-mail;naam;taal;onderwerpen;organisatie).',
+          'De eerste regel moet de kolommen noemen, met ten minste een kolom e-mail: e-mail;naam;taal;onderwerpen;organisatie (Engelse namen mogen ook: email;name;locale;topics;organisation).',
       },
     ]);
   }
@@ -233,7 +233,7 @@ export class UploadInspector {
         const header = withoutBom(Buffer.concat(this.headerParts));
         if (header.every((byte) => byte < 0x80)) this.columnsOf(header.toString('latin1'));
       } else if (this.headerBytes > HEADER_MAX_BYTES) {
-        throw fileError('The first line (the column names) is too long.');
+        throw fileError('De eerste regel (de kolomnamen) is te lang.');
       }
     }
     while (newline !== -1) {
@@ -257,7 +257,9 @@ export class UploadInspector {
   private columnsOf(headerLine: string): { separator: ImportSeparator; columns: ColumnMap } {
     const line = headerLine.replace(/^\uFEFF/, '');
     if (line.trim() === '') {
-      throw fileError('The first line must name the columns, e.g. email;name;locale;topics;organisation.');
+      throw fileError(
+        'De eerste regel moet de kolommen noemen, bijvoorbeeld e-mail;naam;taal;onderwerpen;organisatie.',
+      );
     }
     const separator = detectSeparator(line);
     return { separator, columns: mapHeader(parseHeaderLine(line, separator)) };
@@ -265,18 +267,19 @@ export class UploadInspector {
 
   private checkSignature(): void {
     const [a, b, c, d] = this.head;
-    const excel = 'This is an Excel workbook, not a CSV file: in Excel choose Save as > "CSV UTF-8".';
+    const excel =
+      'Dit is een Excel-werkmap, geen CSV-bestand: kies in Excel Opslaan als > "CSV UTF-8 (door komma\'s gescheiden)".';
     if (a === 0x50 && b === 0x4b && (c === undefined || c === 0x03)) throw fileError(excel);
     if (a === 0xd0 && b === 0xcf && (c === undefined || (c === 0x11 && (d === undefined || d === 0xe0)))) {
       throw fileError(excel);
     }
     if ((a === 0xff && b === 0xfe) || (a === 0xfe && b === 0xff)) {
-      throw fileError('The file is UTF-16 ("Unicode text"); save it as "CSV UTF-8" instead.');
+      throw fileError('Het bestand is UTF-16 ("Unicode-tekst"); sla het op als "CSV UTF-8".');
     }
   }
 
   finish(): InspectedFile {
-    if (this.size === 0) throw fileError('The file is empty.');
+    if (this.size === 0) throw fileError('Het bestand is leeg.');
     if (this.validUtf8) {
       try {
         this.utf8.decode();
@@ -287,7 +290,9 @@ export class UploadInspector {
     const header = Buffer.concat(this.headerParts);
     const bom = header[0] === 0xef && header[1] === 0xbb && header[2] === 0xbf;
     if (bom && !this.validUtf8) {
-      throw fileError('The file says it is UTF-8 (it starts with a byte order mark) but is not valid UTF-8.');
+      throw fileError(
+        'Het bestand zegt UTF-8 te zijn (het begint met een byte order mark) maar is geen geldige UTF-8.',
+      );
     }
     const encoding: ImportEncoding = this.validUtf8 ? 'utf-8' : 'windows-1252';
     // Latin-1 for a Windows-1252 header: they differ only in 0x80-0x9F (no letters of column names),
@@ -298,7 +303,7 @@ export class UploadInspector {
     const { separator, columns } = this.columnsOf(headerLine);
     const [breaks, last] = this.newlines > 0 ? [this.newlines, 10] : [this.carriageReturns, 13];
     const estimatedRows = Math.max(0, breaks + (this.lastByte === last ? 0 : 1) - 1);
-    if (estimatedRows === 0) throw fileError('The file has a header line but no rows below it.');
+    if (estimatedRows === 0) throw fileError('Het bestand heeft een kopregel maar geen regels daaronder.');
     return { sizeBytes: this.size, encoding, separator, columns, estimatedRows };
   }
 }
@@ -361,7 +366,7 @@ export class ImportUpload {
     const unknown = options.defaultTopics.filter((slug) => !topics.has(slug.trim().toLowerCase()));
     if (unknown.length > 0) {
       throw new Invalid('Unknown topic.', [
-        { field: 'defaultTopics', message: `Unknown or archived topic: ${unknown.join(', ')}.` },
+        { field: 'defaultTopics', message: `Onbekend of gearchiveerd onderwerp: ${unknown.join(', ')}.` },
       ]);
     }
     const defaultTopicIds = [
@@ -421,7 +426,7 @@ export async function createImport(
 
 export async function getImport(db: DbOrTx, id: string): Promise<Import> {
   const row = await db.selectFrom('imports').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) throw new NotFound('No such import.');
+  if (!row) throw new NotFound('Deze import bestaat niet (meer).');
   return row;
 }
 
@@ -1134,7 +1139,9 @@ export async function resolveExportTopic(db: DbOrTx, slug: string): Promise<stri
     .where('slug', '=', slug.trim().toLowerCase())
     .executeTakeFirst();
   if (!topic)
-    throw new Invalid('Unknown topic.', [{ field: 'topic', message: `No topic with the slug "${slug}".` }]);
+    throw new Invalid('Unknown topic.', [
+      { field: 'topic', message: `Er is geen onderwerp met de korte naam "${slug}".` },
+    ]);
   return topic.id;
 }
 

@@ -23,7 +23,7 @@ export function listOrganisations(db: DbOrTx) {
 
 export async function getOrganisation(db: DbOrTx, id: string) {
   const row = await db.selectFrom('organisations').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) throw new NotFound('No such organisation.');
+  if (!row) throw new NotFound('Deze organisatie bestaat niet (meer).');
   return row;
 }
 
@@ -34,7 +34,11 @@ async function assertNameFree(db: DbOrTx, name: string, exceptId?: string) {
     .where(sql`lower(name)`, '=', name.toLowerCase())
     .$if(exceptId !== undefined, (q) => q.where('id', '!=', exceptId!))
     .executeTakeFirst();
-  if (clash) throw new Conflict('An organisation with this name already exists.');
+  if (clash) {
+    throw new Conflict('An organisation with this name already exists.', [
+      { field: 'name', message: 'Er bestaat al een organisatie met deze naam.' },
+    ]);
+  }
 }
 
 export async function createOrganisation(db: DbOrTx, input: { name: string; kind: OrganisationKind }) {
@@ -60,5 +64,5 @@ export async function updateOrganisation(
 /** Members keep their subscription; they just no longer belong to the organisation. */
 export async function deleteOrganisation(db: DbOrTx, id: string): Promise<void> {
   const result = await db.deleteFrom('organisations').where('id', '=', id).executeTakeFirst();
-  if (result.numDeletedRows === 0n) throw new NotFound('No such organisation.');
+  if (result.numDeletedRows === 0n) throw new NotFound('Deze organisatie bestaat niet (meer).');
 }

@@ -128,7 +128,7 @@ function escapeLike(text: string): string {
 
 export async function getSubscriber(db: DbOrTx, id: string): Promise<SubscriberSummary> {
   const row = await baseQuery(db).where('subscribers.id', '=', id).executeTakeFirst();
-  if (!row) throw new NotFound('No such subscriber.');
+  if (!row) throw new NotFound('Deze abonnee bestaat niet (meer).');
   return toSummary(row);
 }
 
@@ -164,6 +164,13 @@ export async function createSubscriber(
   if (await suppressionOf(tx, email)) {
     throw new Conflict(
       'This address unsubscribed, bounced or was erased; only the person can sign up again, through the form.',
+      [
+        {
+          field: 'email',
+          message:
+            'Dit adres is afgemeld, onbestelbaar of gewist; alleen de persoon zelf kan zich opnieuw aanmelden, via het formulier.',
+        },
+      ],
     );
   }
   const existing = await tx
@@ -171,7 +178,11 @@ export async function createSubscriber(
     .select('id')
     .where('email', '=', email)
     .executeTakeFirst();
-  if (existing) throw new Conflict(`This address is already a subscriber (id ${existing.id}).`);
+  if (existing) {
+    throw new Conflict(`This address is already a subscriber (id ${existing.id}).`, [
+      { field: 'email', message: 'Dit adres staat al in de lijst met abonnees.' },
+    ]);
+  }
   const now = clock.now();
   const status = input.requireConfirmation ? 'pending' : 'active';
   const row = await tx
@@ -256,11 +267,32 @@ export async function updateSubscriber(
   return getSubscriber(tx, id);
 }
 
+/** The editions sent (or being sent) to one subscriber, newest first, with each delivery's state. */
+export function subscriberDeliveries(db: DbOrTx, id: string, limit = 100) {
+  return db
+    .selectFrom('deliveries')
+    .innerJoin('editions', 'editions.id', 'deliveries.edition_id')
+    .select([
+      'deliveries.id',
+      'deliveries.edition_id',
+      'editions.title as edition_title',
+      'deliveries.status',
+      'deliveries.error',
+      'deliveries.sent_at',
+      'deliveries.delivered_at',
+    ])
+    .where('deliveries.subscriber_id', '=', id)
+    .orderBy('deliveries.id', 'desc')
+    .limit(limit)
+    .execute();
+}
+
 /** Everything we hold about one person (GDPR art. 15), as one JSON document. */
 export async function exportSubscriberData(db: DbOrTx, id: string) {
   const subscriber = await getSubscriber(db, id);
-  const [consent, emails] = await Promise.all([
+  const [consent, deliveries, emails] = await Promise.all([
     consentHistory(db, id),
+    subscriberDeliveries(db, id, 10_000),
     db
       .selectFrom('emails')
       .select(['id', 'kind', 'subject', 'status', 'created_at', 'sent_at'])
@@ -272,6 +304,7 @@ export async function exportSubscriberData(db: DbOrTx, id: string) {
     exportedAt: new Date().toISOString(),
     subscriber,
     consentHistory: consent,
+    deliveries,
     emails,
     suppressed: (await suppressionOf(db, subscriber.email)) !== null,
   };
@@ -289,7 +322,7 @@ export async function eraseSubscriber(tx: DbOrTx, id: string, source: string): P
     .where('id', '=', id)
     .forUpdate()
     .executeTakeFirst();
-  if (!subscriber) throw new NotFound('No such subscriber.');
+  if (!subscriber) throw new NotFound('Deze abonnee bestaat niet (meer).');
   await suppress(tx, subscriber.email, 'erased', source);
   // Provider events carry the address in their payload; delivery rows stay as anonymous counts.
   await tx

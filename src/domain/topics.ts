@@ -33,13 +33,26 @@ export function listTopics(db: DbOrTx, options: { includeArchived?: boolean; pub
 
 export async function getTopic(db: DbOrTx, id: string) {
   const topic = await db.selectFrom('topics').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!topic) throw new NotFound('No such topic.');
+  if (!topic) throw new NotFound('Dit onderwerp bestaat niet (meer).');
   return topic;
 }
 
+async function assertSlugFree(db: DbOrTx, slug: string, exceptId?: string) {
+  const clash = await db
+    .selectFrom('topics')
+    .select('id')
+    .where('slug', '=', slug)
+    .$if(exceptId !== undefined, (q) => q.where('id', '!=', exceptId!))
+    .executeTakeFirst();
+  if (clash) {
+    throw new Conflict('A topic with this slug already exists.', [
+      { field: 'slug', message: 'Deze korte naam is al in gebruik door een ander onderwerp.' },
+    ]);
+  }
+}
+
 export async function createTopic(db: DbOrTx, input: TopicInput) {
-  const clash = await db.selectFrom('topics').select('id').where('slug', '=', input.slug).executeTakeFirst();
-  if (clash) throw new Conflict('A topic with this slug already exists.');
+  await assertSlugFree(db, input.slug);
   return db
     .insertInto('topics')
     .values({
@@ -61,15 +74,7 @@ export async function updateTopic(
   changes: Partial<TopicInput> & { archived?: boolean },
 ) {
   await getTopic(db, id);
-  if (changes.slug) {
-    const clash = await db
-      .selectFrom('topics')
-      .select('id')
-      .where('slug', '=', changes.slug)
-      .where('id', '!=', id)
-      .executeTakeFirst();
-    if (clash) throw new Conflict('A topic with this slug already exists.');
-  }
+  if (changes.slug) await assertSlugFree(db, changes.slug, id);
   return db
     .updateTable('topics')
     .set({
@@ -96,6 +101,21 @@ export async function deleteTopic(db: DbOrTx, id: string): Promise<void> {
     .where('topic_id', '=', id)
     .limit(1)
     .executeTakeFirst();
-  if (used) throw new Conflict('This topic has subscribers; archive it instead (PATCH with archived: true).');
+  if (used) {
+    throw new Conflict(
+      'Dit onderwerp heeft abonnees en kan daarom niet weg; archiveer het in plaats daarvan (archived: true).',
+    );
+  }
+  const inEdition = await db
+    .selectFrom('edition_topics')
+    .select('topic_id')
+    .where('topic_id', '=', id)
+    .limit(1)
+    .executeTakeFirst();
+  if (inEdition) {
+    throw new Conflict(
+      'Dit onderwerp hoort bij een editie en kan daarom niet weg; archiveer het in plaats daarvan (archived: true).',
+    );
+  }
   await db.deleteFrom('topics').where('id', '=', id).execute();
 }

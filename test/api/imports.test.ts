@@ -230,7 +230,7 @@ describe('POST /api/v1/subscribers/imports', () => {
     ]);
     expect(form.status).toBe(422);
     expect((await form.json()).errors).toEqual([
-      { field: 'lawfulBasis', message: expect.stringMatching(/one of/) },
+      { field: 'lawfulBasis', message: expect.stringMatching(/moet consent, legitimate_interest/) },
     ]);
     expect(await stored()).toEqual(before);
   });
@@ -251,10 +251,10 @@ describe('POST /api/v1/subscribers/imports', () => {
     expect(asText.status).toBe(415);
 
     const cases: [string | Uint8Array, string, RegExp][] = [
-      ['naam;taal\nJan;nl\n', '', /email column/],
-      ['', '', /empty/],
-      ['email\n', '', /no rows/],
-      [new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00]), '', /Excel workbook/],
+      ['naam;taal\nJan;nl\n', '', /kolom e-mail/],
+      ['', '', /leeg/],
+      ['email\n', '', /geen regels/],
+      [new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00]), '', /Excel-werkmap/],
       [`email\n${address('x')}\n`, '&defaultTopics=nieuwsbrief,tuinieren', /tuinieren/],
     ];
     for (const [body, extra, message] of cases) {

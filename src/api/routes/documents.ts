@@ -1,5 +1,5 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import {
   type CategoryRow,
   contentDisposition,
@@ -14,6 +14,7 @@ import {
   deleteDocument,
   documentAnchorPath,
   documentChunks,
+  documentDateToday,
   documentFilePath,
   downloadName,
   getCategory,
@@ -21,15 +22,17 @@ import {
   listCategories,
   listDocuments,
   resolveCategory,
+  titleFromFilename,
   updateCategory,
   updateDocument,
 } from '../../domain/documents.js';
 import { DomainError, Invalid } from '../../domain/errors.js';
 import { audited } from '../audited.js';
 import type { AppEnv } from '../deps.js';
-import { multipartBoundary, readMultipart } from '../multipart.js';
+import { type MultipartHandlers, multipartBoundary, readMultipart } from '../multipart.js';
 import { apiRoute, IdParam, jsonContent } from '../openapi.js';
 import { fieldErrorsFromZod } from '../problem.js';
+import { csrfFirst, limitUpload } from '../uploads.js';
 
 /**
  * Documents of the public site ("Relevante documenten") and their categories. A file is uploaded
@@ -68,7 +71,7 @@ const webUrl = z
   }, 'Gebruik een volledig webadres dat begint met https://')
   .openapi({ example: 'https://www.voorbeeld.test/rapport' });
 
-const common = {
+export const documentCommonFields = {
   category: z
     .string()
     .trim()
@@ -86,34 +89,35 @@ const common = {
 };
 
 const LinkDocumentInput = z
-  .object({ kind: z.literal('link').optional(), ...common, url: webUrl })
+  .object({ kind: z.literal('link').optional(), ...documentCommonFields, url: webUrl })
   .openapi('LinkDocumentInput');
 
-const formBoolean = z
+/** A boolean sent as a form field: true/false, 1/0, on/off (a checked checkbox sends "on"). */
+export const formBoolean = z
   .string()
   .optional()
   .refine(
     (value) =>
       value === undefined || ['true', 'false', '1', '0', 'on', 'off', ''].includes(value.toLowerCase()),
     {
-      message: 'Must be true or false.',
+      message: 'Gebruik true of false.',
     },
   )
   .transform((value) =>
     value === undefined || value === '' ? undefined : ['true', '1', 'on'].includes(value.toLowerCase()),
   );
 
-const FileDocumentFields = z.object({
-  ...common,
-  title: common.title.optional(),
+export const FileDocumentFields = z.object({
+  ...documentCommonFields,
+  title: documentCommonFields.title.optional(),
   published: formBoolean,
   announceOnLinkedIn: formBoolean,
 });
 
 const DocumentPatch = z
   .object({
-    category: common.category.optional(),
-    title: common.title.optional(),
+    category: documentCommonFields.category.optional(),
+    title: documentCommonFields.title.optional(),
     summary: z.string().trim().max(2000).optional(),
     date: isoDate.optional(),
     url: webUrl.optional().openapi({ description: 'Only for link documents' }),
@@ -166,7 +170,7 @@ const CategorySchema = z
   })
   .openapi('DocumentCategory');
 
-const CategoryInput = z
+export const CategoryInput = z
   .object({
     slug: z
       .string()
@@ -227,42 +231,27 @@ function categoryJson(row: CategoryRow) {
 
 const baseOf = (c: Context<AppEnv>) => c.var.deps.config.publicBaseUrl.replace(/\/+$/, '');
 
-/** Today in the programme's time zone, as YYYY-MM-DD (the default document date). */
-function today(c: Context<AppEnv>): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam' }).format(c.var.deps.clock.now());
+/** A file upload may be 20 MB, JSON 64 kB: counted while the body is read. */
+export const documentUploadLimit = limitUpload(
+  (c) =>
+    multipartBoundary(c.req.header('content-type')) ? UPLOAD_REQUEST_MAX_BYTES : JSON_REQUEST_MAX_BYTES,
+  () => new DocumentTooLarge(),
+);
+
+export interface DocumentUpload {
+  fields: Record<string, string>;
+  file: { bytes: Buffer; filename: string | null } | null;
 }
 
 /**
- * Counts the raw request body as it is read, by whoever reads it (the upload, or the CSRF check
- * reading a form), and fails the read past the limit: a file upload may be 20 MB, JSON 64 kB.
+ * Reads a multipart upload: the small fields and the bytes of the one file (≤ 20 MB).
+ * `csrfInForm`: a browser form whose `_csrf` field is checked while the body streams.
  */
-const uploadLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const body = c.req.raw.body;
-  if (c.req.method === 'POST' && body) {
-    const max = multipartBoundary(c.req.header('content-type'))
-      ? UPLOAD_REQUEST_MAX_BYTES
-      : JSON_REQUEST_MAX_BYTES;
-    if (Number(c.req.header('content-length') ?? 0) > max) throw new DocumentTooLarge();
-    let seen = 0;
-    const counted = body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          seen += chunk.byteLength;
-          if (seen > max) controller.error(new DocumentTooLarge());
-          else controller.enqueue(chunk);
-        },
-      }),
-    );
-    c.req.raw = new Request(c.req.raw, { body: counted, duplex: 'half' } as RequestInit);
-  }
-  await next();
-};
-
-/** Reads a multipart upload: the small fields and the bytes of the one file (≤ 20 MB). */
-async function readUpload(
+export async function readDocumentUpload(
   c: Context<AppEnv>,
   boundary: string,
-): Promise<{ fields: Record<string, string>; file: { bytes: Buffer; filename: string | null } | null }> {
+  options: { csrfInForm?: boolean } = {},
+): Promise<DocumentUpload> {
   const fields: Record<string, string> = {};
   // The CSRF check of a browser session may have read the form already (Hono keeps it).
   if (c.req.raw.bodyUsed) {
@@ -284,7 +273,7 @@ async function readUpload(
   let size = 0;
   let files = 0;
   let filename: string | null = null;
-  await readMultipart(body, boundary, {
+  const handlers: MultipartHandlers = {
     onField: (name, value) => {
       if (FORM_FIELDS.has(name)) fields[name] = value;
     },
@@ -301,24 +290,84 @@ async function readUpload(
         },
       };
     },
-  });
-  return { fields, file: files > 0 ? { bytes: Buffer.concat(parts, size), filename } : null };
+  };
+  const guarded = options.csrfInForm ? csrfFirst(c, handlers) : null;
+  await readMultipart(body, boundary, guarded ?? handlers);
+  guarded?.assertChecked();
+  // A browser sends an empty file part when no file was chosen.
+  const file = files > 0 && (size > 0 || filename) ? { bytes: Buffer.concat(parts, size), filename } : null;
+  return { fields, file };
 }
 
-/** "Rapport 2026.pdf" → "Rapport 2026": the default title of an upload without one. */
-function titleFromFilename(filename: string | null): string | undefined {
-  if (!filename) return undefined;
-  const base = filename
-    .replace(/^.*[\\/]/, '')
-    .replace(/\.[^.]{1,5}$/, '')
-    .replace(/[_]+/g, ' ')
-    .trim();
-  return base === '' ? undefined : base.slice(0, 200);
+/** Adds an uploaded file as a document: its fields checked, the change and its audit entry in one transaction. */
+export async function addFileDocument(c: Context<AppEnv>, upload: DocumentUpload): Promise<DocumentRow> {
+  const { file } = upload;
+  if (!file) {
+    throw new Invalid('No file.', [
+      {
+        field: 'file',
+        message: 'Voeg het bestand toe als formulierveld "file", of stuur een link als JSON.',
+      },
+    ]);
+  }
+  const parsed = FileDocumentFields.safeParse(upload.fields);
+  if (!parsed.success) throw new Invalid('One or more fields are invalid.', fieldErrorsFromZod(parsed.error));
+  const input = parsed.data;
+  const title = input.title ?? titleFromFilename(file.filename);
+  if (!title) throw new Invalid('A title is needed.', [{ field: 'title', message: 'Vul een titel in.' }]);
+  const now = c.var.deps.clock.now();
+  return audited(
+    c,
+    (tx) =>
+      createFileDocument(
+        tx,
+        c.var.principal,
+        now,
+        { ...input, title, date: input.date ?? documentDateToday(now) },
+        file,
+      ),
+    {
+      action: 'document.create',
+      target: (created) => `document:${created.id}`,
+      details: (created) => ({
+        kind: 'file',
+        format: created.file_format,
+        size: Number(created.file_size),
+      }),
+    },
+  );
+}
+
+/** Adds a link document, with its audit entry in the same transaction. */
+export function addLinkDocument(
+  c: Context<AppEnv>,
+  input: Omit<z.infer<typeof LinkDocumentInput>, 'kind'>,
+): Promise<DocumentRow> {
+  const now = c.var.deps.clock.now();
+  return audited(
+    c,
+    (tx) =>
+      createLinkDocument(tx, c.var.principal, now, { ...input, date: input.date ?? documentDateToday(now) }),
+    {
+      action: 'document.create',
+      target: (created) => `document:${created.id}`,
+      details: { kind: 'link' },
+    },
+  );
+}
+
+/** Changes a document (publishing and announcing included), with its audit entry. */
+export function changeDocument(c: Context<AppEnv>, id: string, changes: z.infer<typeof DocumentPatch>) {
+  return audited(c, (tx) => updateDocument(tx, c.var.deps.clock.now(), id, changes), {
+    action: 'document.update',
+    target: `document:${id}`,
+    details: { fields: Object.keys(changes) },
+  });
 }
 
 export function documentRoutes() {
   const app = new OpenAPIHono<AppEnv>();
-  app.use('/', uploadLimit);
+  app.use('/', documentUploadLimit);
 
   app.openapi(
     apiRoute({
@@ -403,60 +452,14 @@ export function documentRoutes() {
       },
     }),
     async (c) => {
-      const { clock } = c.var.deps;
       const contentType = c.req.header('content-type') ?? '';
       const boundary = multipartBoundary(contentType);
-      const now = clock.now();
       let row: DocumentRow;
       if (boundary) {
-        const { fields, file } = await readUpload(c, boundary);
-        if (!file) {
-          throw new Invalid('No file.', [
-            {
-              field: 'file',
-              message: 'Voeg het bestand toe als formulierveld "file", of stuur een link als JSON.',
-            },
-          ]);
-        }
-        const parsed = FileDocumentFields.safeParse(fields);
-        if (!parsed.success)
-          throw new Invalid('One or more fields are invalid.', fieldErrorsFromZod(parsed.error));
-        const input = parsed.data;
-        const title = input.title ?? titleFromFilename(file.filename);
-        if (!title)
-          throw new Invalid('A title is needed.', [{ field: 'title', message: 'Vul een titel in.' }]);
-        row = await audited(
-          c,
-          (tx) =>
-            createFileDocument(
-              tx,
-              c.var.principal,
-              now,
-              { ...input, title, date: input.date ?? today(c) },
-              file,
-            ),
-          {
-            action: 'document.create',
-            target: (created) => `document:${created.id}`,
-            details: (created) => ({
-              kind: 'file',
-              format: created.file_format,
-              size: Number(created.file_size),
-            }),
-          },
-        );
+        row = await addFileDocument(c, await readDocumentUpload(c, boundary));
       } else if (/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {
         // Validated by the route's JSON schema (the multipart branch above has no zod schema).
-        const input = c.req.valid('json' as never) as z.infer<typeof LinkDocumentInput>;
-        row = await audited(
-          c,
-          (tx) => createLinkDocument(tx, c.var.principal, now, { ...input, date: input.date ?? today(c) }),
-          {
-            action: 'document.create',
-            target: (created) => `document:${created.id}`,
-            details: { kind: 'link' },
-          },
-        );
+        row = await addLinkDocument(c, c.req.valid('json' as never) as z.infer<typeof LinkDocumentInput>);
       } else {
         throw new DomainError(
           'Send a file as multipart/form-data (field "file"), or a link as JSON (Content-Type: application/json).',
@@ -541,13 +544,7 @@ export function documentRoutes() {
       responses: { 200: { description: 'Updated', content: jsonContent(DocumentSchema) } },
     }),
     async (c) => {
-      const { id } = c.req.valid('param');
-      const changes = c.req.valid('json');
-      const row = await audited(c, (tx) => updateDocument(tx, c.var.deps.clock.now(), id, changes), {
-        action: 'document.update',
-        target: `document:${id}`,
-        details: { fields: Object.keys(changes) },
-      });
+      const row = await changeDocument(c, c.req.valid('param').id, c.req.valid('json'));
       return c.json(documentJson(row, baseOf(c)), 200);
     },
   );

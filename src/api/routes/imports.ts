@@ -1,6 +1,7 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import type { ZodError } from 'zod';
+import type { Import } from '../../db/schema.js';
 import { audit } from '../../domain/audit.js';
 import { DomainError, Invalid } from '../../domain/errors.js';
 import {
@@ -19,9 +20,10 @@ import {
   UploadTooLarge,
 } from '../../domain/imports.js';
 import type { AppEnv } from '../deps.js';
-import { multipartBoundary, readMultipart } from '../multipart.js';
+import { type MultipartHandlers, multipartBoundary, readMultipart } from '../multipart.js';
 import { apiRoute, IdParam } from '../openapi.js';
 import { fieldErrorsFromZod } from '../problem.js';
+import { csrfFirst, limitUpload, requestBody } from '../uploads.js';
 
 /**
  * CSV import and export of subscribers, mounted under /api/v1/subscribers (before the subscriber
@@ -44,17 +46,15 @@ const ImportOptionsSchema = z.object({
   lawfulBasis: z.enum(LAWFUL_BASES, {
     error: (issue) =>
       issue.input === undefined || issue.input === ''
-        ? 'Required: the lawful basis for mailing the imported people (consent, legitimate_interest, contract or public_task).'
-        : 'Must be one of consent, legitimate_interest, contract, public_task.',
+        ? 'Kies de rechtsgrond (lawful basis) om de geïmporteerde mensen te mailen.'
+        : 'De rechtsgrond moet consent, legitimate_interest, contract of public_task zijn.',
   }),
   dryRun: z
     .string()
     .optional()
     .refine(
       (value) => value === undefined || [...TRUE_VALUES, ...FALSE_VALUES].includes(value.toLowerCase()),
-      {
-        message: 'Must be true or false.',
-      },
+      { message: 'Gebruik true of false.' },
     )
     .transform((value) => value !== undefined && TRUE_VALUES.includes(value.toLowerCase())),
   defaultTopics: z
@@ -68,7 +68,7 @@ const ImportOptionsSchema = z.object({
         .filter(Boolean),
     ),
   defaultLocale: z
-    .enum(['nl', 'en'], { error: 'Must be nl or en.' })
+    .enum(['nl', 'en'], { error: 'Kies nl of en.' })
     .optional()
     .transform((value) => value ?? null),
 }) satisfies z.ZodType<ImportOptions, Record<string, string | undefined>>;
@@ -163,41 +163,19 @@ function importJson(row: Parameters<typeof importView>[0]) {
   return { ...importView(row), links: { self, errors: `${self}/errors.csv` } };
 }
 
-/**
- * Counts the raw request body as it is read, by whoever reads it (our upload, or the CSRF check
- * reading a form), and fails the read past the limit.
- */
-const uploadLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const body = c.req.raw.body;
-  if (c.req.method === 'POST' && body) {
-    let seen = 0;
-    const counted = body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          seen += chunk.byteLength;
-          if (seen > REQUEST_MAX_BYTES) controller.error(new UploadTooLarge());
-          else controller.enqueue(chunk);
-        },
-      }),
-    );
-    c.req.raw = new Request(c.req.raw, { body: counted, duplex: 'half' } as RequestInit);
-  }
-  await next();
-};
-
-/** The request body, also when the CSRF check of a session form has read (and cached) it already. */
-async function requestBody(c: Context<AppEnv>): Promise<ReadableStream<Uint8Array> | null> {
-  if (c.req.raw.bodyUsed) return new Blob([await c.req.arrayBuffer()]).stream();
-  return c.req.raw.body;
-}
+/** The upload's own body limit: the whole request, counted while it streams. */
+export const importUploadLimit = limitUpload(
+  () => REQUEST_MAX_BYTES,
+  () => new UploadTooLarge(),
+);
 
 /**
  * A CSV download streamed from an async source of text pieces, with backpressure: the next piece
  * (a page from Postgres) is only read when the client has taken the previous one. The first piece
- * is read before answering, so early failures still get a problem response; a later failure
+ * is read before answering, so early failures still get an error response; a later failure
  * breaks the response off instead of ending it as if the file were complete.
  */
-async function csvDownload(c: Context<AppEnv>, filename: string, pieces: AsyncGenerator<string>) {
+export async function csvDownload(c: Context<AppEnv>, filename: string, pieces: AsyncGenerator<string>) {
   const encoder = new TextEncoder();
   const first = await pieces.next();
   let pending: IteratorResult<string> | null = first;
@@ -229,9 +207,131 @@ const invalidInput = (error: ZodError) =>
 
 const separatorOf = (option: 'comma' | 'semicolon'): CsvSeparator => (option === 'semicolon' ? ';' : ',');
 
+export type CsvOptions = z.infer<typeof CsvOptionsSchema>;
+export type ExportQuery = z.infer<typeof ExportQuerySchema>;
+
+/**
+ * Receives a CSV upload (raw `text/csv` with options in the query, or a multipart form with the
+ * field `file`) and streams it into Postgres in one transaction; the API and the admin page both
+ * use it. `csrfInForm`: a browser form whose `_csrf` field is checked while the body streams.
+ */
+export async function receiveImportUpload(
+  c: Context<AppEnv>,
+  options: { csrfInForm?: boolean } = {},
+): Promise<Import> {
+  const contentType = c.req.header('content-type');
+  const boundary = multipartBoundary(contentType);
+  const isCsv = contentType !== undefined && /^text\/csv\s*(?:;|$)/i.test(contentType);
+  if (!isCsv && !boundary) {
+    throw new DomainError(
+      'Send the CSV file as the body with Content-Type: text/csv, or as the field "file" of a multipart/form-data form.',
+      415,
+      'Unsupported media type',
+    );
+  }
+  if (Number(c.req.header('content-length') ?? 0) > REQUEST_MAX_BYTES) throw new UploadTooLarge();
+  const fields: Record<string, string> = {};
+  // An empty field (a form's "none" choice) counts as absent; repeated topics (checkboxes) add up.
+  const setOption = (name: string, value: string) => {
+    const text = value.trim();
+    if (!OPTION_FIELDS.has(name) || text === '') return;
+    fields[name] = name === 'defaultTopics' && fields[name] ? `${fields[name]},${text}` : text;
+  };
+  for (const [name, value] of Object.entries(c.req.query())) setOption(name, value);
+  // A raw upload has its options in the query: refuse bad ones before reading a byte.
+  if (isCsv) {
+    const early = ImportOptionsSchema.safeParse(fields);
+    if (!early.success) throw invalidInput(early.error);
+  }
+  const body = await requestBody(c);
+  let invalidOptions: ZodError | null = null;
+  const rollback = new Error('rollback');
+  try {
+    return await c.var.deps.db.transaction().execute(async (tx) => {
+      const upload = await ImportUpload.begin(tx);
+      let filename: string | null = null;
+      if (body && isCsv) {
+        const reader = body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          await upload.write(value);
+        }
+      } else if (body && boundary) {
+        let files = 0;
+        const handlers: MultipartHandlers = {
+          onField: setOption,
+          onFile: (part) => {
+            if (part.name !== 'file') return null;
+            if (++files > 1) {
+              throw new Invalid('Send one file.', [
+                { field: 'file', message: 'Stuur één bestand per import.' },
+              ]);
+            }
+            filename = part.filename;
+            return upload;
+          },
+        };
+        const guarded = options.csrfInForm ? csrfFirst(c, handlers) : null;
+        await readMultipart(body, boundary, guarded ?? handlers);
+        guarded?.assertChecked();
+        if (files === 0) {
+          throw new Invalid('No file.', [
+            { field: 'file', message: 'Kies het CSV-bestand (het formulierveld "file").' },
+          ]);
+        }
+      }
+      const parsed = ImportOptionsSchema.safeParse(fields);
+      if (!parsed.success) {
+        invalidOptions = parsed.error;
+        throw rollback;
+      }
+      return upload.finish(parsed.data, { filename, actor: c.var.principal });
+    });
+  } catch (error) {
+    if (error === rollback && invalidOptions) throw invalidInput(invalidOptions);
+    throw error;
+  }
+}
+
+/** The per-line report of an import (line, value, reason) as a streamed CSV download. */
+export async function importReportDownload(c: Context<AppEnv>, id: string, options: CsvOptions) {
+  const db = c.var.deps.db;
+  await getImport(db, id);
+  const separator = separatorOf(options.separator);
+  async function* pieces() {
+    yield `${options.bom ? '\uFEFF' : ''}${csvLine(['line', 'value', 'reason'], separator)}`;
+    for await (const page of importErrorPages(db, id)) {
+      yield page.map((row) => csvLine([row.line, row.value, row.reason], separator)).join('');
+    }
+  }
+  return csvDownload(c, `import-${id}-report.csv`, pieces());
+}
+
+/** Subscribers as a streamed CSV download with the import's columns; recorded in the audit log. */
+export async function subscriberExportDownload(c: Context<AppEnv>, query: ExportQuery) {
+  const { db } = c.var.deps;
+  const topicId = query.topic ? await resolveExportTopic(db, query.topic) : null;
+  const separator = separatorOf(query.separator);
+  await audit(db, c.var.principal, 'subscriber.export', null, {
+    status: query.status,
+    topic: query.topic ?? null,
+  });
+  async function* pieces() {
+    yield `${query.bom ? '\uFEFF' : ''}${csvLine([...EXPORT_COLUMNS], separator)}`;
+    for await (const page of exportSubscriberPages(db, { status: query.status, topicId })) {
+      yield page
+        .map((row) => csvLine([row.email, row.name, row.locale, row.topics, row.organisation], separator))
+        .join('');
+    }
+  }
+  const day = c.var.deps.clock.now().toISOString().slice(0, 10);
+  return csvDownload(c, `subscribers-${day}.csv`, pieces());
+}
+
 export function importRoutes() {
   const app = new OpenAPIHono<AppEnv>();
-  app.use('/imports', uploadLimit);
+  app.use('/imports', importUploadLimit);
 
   app.openapi(
     apiRoute({
@@ -282,76 +382,7 @@ export function importRoutes() {
       },
     }),
     async (c) => {
-      const contentType = c.req.header('content-type');
-      const boundary = multipartBoundary(contentType);
-      const isCsv = contentType !== undefined && /^text\/csv\s*(?:;|$)/i.test(contentType);
-      if (!isCsv && !boundary) {
-        throw new DomainError(
-          'Send the CSV file as the body with Content-Type: text/csv, or as the field "file" of a multipart/form-data form.',
-          415,
-          'Unsupported media type',
-        );
-      }
-      if (Number(c.req.header('content-length') ?? 0) > REQUEST_MAX_BYTES) throw new UploadTooLarge();
-      const fields: Record<string, string> = {};
-      // An empty field (a form's "none" choice) counts as absent.
-      const setOption = (name: string, value: string) => {
-        if (OPTION_FIELDS.has(name) && value.trim() !== '') fields[name] = value.trim();
-      };
-      for (const [name, value] of Object.entries(c.req.query())) setOption(name, value);
-      // A raw upload has its options in the query: refuse bad ones before reading a byte.
-      if (isCsv) {
-        const early = ImportOptionsSchema.safeParse(fields);
-        if (!early.success) throw invalidInput(early.error);
-      }
-      const body = await requestBody(c);
-      let invalidOptions: ZodError | null = null;
-      const rollback = new Error('rollback');
-      let row: Awaited<ReturnType<ImportUpload['finish']>>;
-      try {
-        row = await c.var.deps.db.transaction().execute(async (tx) => {
-          const upload = await ImportUpload.begin(tx);
-          let filename: string | null = null;
-          if (body && isCsv) {
-            const reader = body.getReader();
-            for (;;) {
-              const { done, value } = await reader.read();
-              if (done) break;
-              await upload.write(value);
-            }
-          } else if (body && boundary) {
-            let files = 0;
-            await readMultipart(body, boundary, {
-              onField: setOption,
-              onFile: (part) => {
-                if (part.name !== 'file') return null;
-                if (++files > 1) {
-                  throw new Invalid('Send one file.', [
-                    { field: 'file', message: 'Send one file per import.' },
-                  ]);
-                }
-                filename = part.filename;
-                return upload;
-              },
-            });
-            if (files === 0) {
-              throw new Invalid('No file.', [
-                { field: 'file', message: 'Add the CSV file as the form field "file".' },
-              ]);
-            }
-          }
-          const options = ImportOptionsSchema.safeParse(fields);
-          if (!options.success) {
-            invalidOptions = options.error;
-            throw rollback;
-          }
-          return upload.finish(options.data, { filename, actor: c.var.principal });
-        });
-      } catch (error) {
-        if (error === rollback && invalidOptions) throw invalidInput(invalidOptions);
-        throw error;
-      }
-      const json = importJson(row);
+      const json = importJson(await receiveImportUpload(c));
       c.header('location', json.links.self);
       return c.json(json, 202);
     },
@@ -384,20 +415,7 @@ export function importRoutes() {
       request: { params: IdParam, query: CsvOptionsSchema },
       responses: { 200: csvResponse('The report, streamed') },
     }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const { separator: option, bom } = c.req.valid('query');
-      const db = c.var.deps.db;
-      await getImport(db, id);
-      const separator = separatorOf(option);
-      async function* pieces() {
-        yield `${bom ? '\uFEFF' : ''}${csvLine(['line', 'value', 'reason'], separator)}`;
-        for await (const page of importErrorPages(db, id)) {
-          yield page.map((row) => csvLine([row.line, row.value, row.reason], separator)).join('');
-        }
-      }
-      return csvDownload(c, `import-${id}-report.csv`, pieces());
-    },
+    async (c) => importReportDownload(c, c.req.valid('param').id, c.req.valid('query')),
   );
 
   app.openapi(
@@ -412,26 +430,7 @@ export function importRoutes() {
       request: { query: ExportQuerySchema },
       responses: { 200: csvResponse('The subscribers, streamed') },
     }),
-    async (c) => {
-      const query = c.req.valid('query');
-      const { db } = c.var.deps;
-      const topicId = query.topic ? await resolveExportTopic(db, query.topic) : null;
-      const separator = separatorOf(query.separator);
-      await audit(db, c.var.principal, 'subscriber.export', null, {
-        status: query.status,
-        topic: query.topic ?? null,
-      });
-      async function* pieces() {
-        yield `${query.bom ? '\uFEFF' : ''}${csvLine([...EXPORT_COLUMNS], separator)}`;
-        for await (const page of exportSubscriberPages(db, { status: query.status, topicId })) {
-          yield page
-            .map((row) => csvLine([row.email, row.name, row.locale, row.topics, row.organisation], separator))
-            .join('');
-        }
-      }
-      const day = c.var.deps.clock.now().toISOString().slice(0, 10);
-      return csvDownload(c, `subscribers-${day}.csv`, pieces());
-    },
+    async (c) => subscriberExportDownload(c, c.req.valid('query')),
   );
 
   return app;
