@@ -41,6 +41,7 @@ try {
       emailFrom: config.emailFrom,
     },
     senderDomains,
+    queues: runtime.redis?.queues,
     clientIp: (c) => getConnInfo(c).remote.address ?? 'unknown',
     ...observers,
     readinessChecks: {

@@ -37,6 +37,8 @@ export interface AppDeps {
   clientIp: (c: import('hono').Context) => string;
   /** The sending domains at Resend (sender health); absent in mailbox mode. */
   senderDomains?: import('../providers/sender-domains.js').SenderDomains;
+  /** The job queues (absent where there is no Redis, e.g. on Workers): the admin shows their health. */
+  queues?: import('../jobs/queues.js').Queues;
   /** Called by GET /metrics before collecting, e.g. to refresh queue depth gauges. */
   beforeMetrics?: () => Promise<void>;
   /** LinkedIn connect flow, health and dry-run feed (see src/infra/linkedin-config.ts); absent: LinkedIn pages say it is not set up. */

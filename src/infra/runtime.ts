@@ -10,6 +10,7 @@ import {
   connectRedis,
   createQueues,
   type Queues,
+  queueJobCounts,
   type RedisConnections,
 } from '../jobs/queues.js';
 import { type Clock, systemClock } from '../providers/clock.js';
@@ -156,9 +157,9 @@ export function redisObservers(runtime: Runtime) {
         .executeTakeFirstOrThrow();
       backlog.set(Number(pending.count));
       await refreshEditionMetrics(runtime.database.db, runtime.metrics);
-      for (const [name, queue] of Object.entries(redis.queues)) {
-        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
-        for (const [state, count] of Object.entries(counts)) depth.set({ queue: name, state }, count);
+      const states = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
+      for (const { queue, counts } of await queueJobCounts(redis.queues, states)) {
+        for (const state of states) depth.set({ queue, state }, counts[state]);
       }
     },
   };

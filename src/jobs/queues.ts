@@ -97,6 +97,21 @@ export function createQueues(
   ) as Queues;
 }
 
+export type JobState = 'waiting' | 'active' | 'delayed' | 'failed' | 'completed';
+
+/** How many jobs each queue holds in each of `states` (one round trip per queue). */
+export async function queueJobCounts<S extends JobState>(
+  queues: Partial<Queues>,
+  states: readonly S[],
+): Promise<{ queue: string; counts: Record<S, number> }[]> {
+  return Promise.all(
+    Object.entries(queues).map(async ([queue, q]) => ({
+      queue,
+      counts: (await q!.getJobCounts(...states)) as Record<S, number>,
+    })),
+  );
+}
+
 export async function closeQueues(queues: Queues): Promise<void> {
   await Promise.all(Object.values(queues).map((queue) => queue.close()));
 }
