@@ -20,7 +20,7 @@ import { personalise } from '../src/emails/personalise.js';
 import { type EditionRenderInput, renderEdition } from '../src/emails/render-edition.js';
 import { createLogger } from '../src/infra/logger.js';
 import { createMetricsRegistry } from '../src/infra/metrics.js';
-import { closeQueues, connectRedis, createQueues } from '../src/jobs/queues.js';
+import { closeQueues, connectRedis, createQueues, type Queues } from '../src/jobs/queues.js';
 import { OutboxRelay } from '../src/jobs/relay.js';
 import { startWorkers } from '../src/jobs/workers.js';
 import { systemClock } from '../src/providers/clock.js';
@@ -446,6 +446,21 @@ interface PipelineRun {
 
 let runCounter = 0;
 
+/** What runs beside a send (e.g. HTTP load): made on the send's fresh database before it starts. */
+export interface Alongside {
+  /** Called when the edition is scheduled (the send's clock starts). */
+  start(): void;
+  /** Called once the edition is sent (or the run fails); idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface AlongsideSetup {
+  databaseUrl: string;
+  db: Db;
+  linkTokens: LinkTokens;
+  queues: Queues;
+}
+
 /**
  * How the batch jobs ran: their durations, and their starts grouped into limiter windows (a gap of
  * ≥ 500 ms between two starts opens a new window), to tell the limiter's pace from the work's.
@@ -480,7 +495,13 @@ function batchJobTimings(jobs: { processedOn?: number; finishedOn?: number }[], 
  */
 export async function runPipeline(
   env: BenchEnv,
-  options: { recipients: number; fakeRate: number; limiterRate: number; concurrency?: number },
+  options: {
+    recipients: number;
+    fakeRate: number;
+    limiterRate: number;
+    concurrency?: number;
+    alongside?: (setup: AlongsideSetup) => Promise<Alongside>;
+  },
 ): Promise<PipelineRun> {
   const cleanups: (() => Promise<void>)[] = [];
   try {
@@ -554,6 +575,9 @@ export async function runPipeline(
     await relay.start();
     cleanups.push(() => relay.stop());
 
+    const alongside = await options.alongside?.({ databaseUrl, db: driver.db, linkTokens, queues });
+    if (alongside) cleanups.push(() => alongside.stop());
+
     // Idle: workers and relay running, nothing to do.
     await new Promise((resolve) => setTimeout(resolve, 500));
     gc?.();
@@ -566,6 +590,7 @@ export async function runPipeline(
     await driver.db
       .transaction()
       .execute((tx) => transitionEdition(tx, systemClock, author, editionId, 'schedule'));
+    alongside?.start();
     // Bounded: at least 30 s, or 5 ms per recipient (200 emails/s) plus a minute.
     const deadline = started + Math.max(30_000, 60_000 + options.recipients * 5);
     let status = 'scheduled';
@@ -580,6 +605,7 @@ export async function runPipeline(
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const polledEnd = Date.now();
+    await alongside?.stop();
     const memory = sampler.stop();
     const fakeStats = await fake.stats();
     const cpuFigures = await cpu.finish(fakeStats);
