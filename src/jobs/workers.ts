@@ -7,12 +7,13 @@ import { jobOutcomes } from '../infra/metrics.js';
 import type { Clock } from '../providers/clock.js';
 import type { LinkTokens } from '../providers/link-tokens.js';
 import type { Mailer } from '../providers/mailer.js';
-import { editionBatchProcessor, type RateLimitControl } from './processors/edition-batches.js';
+import { editionBatchProcessor } from './processors/edition-batches.js';
 import { editionsProcessor } from './processors/editions.js';
 import { type LinkedInWorkerConfig, linkedinProcessor } from './processors/linkedin.js';
 import { maintenanceProcessor } from './processors/maintenance.js';
 import { subscriberImportProcessor } from './processors/subscriber-import.js';
 import { transactionalEmailProcessor } from './processors/transactional-email.js';
+import { type ProviderRateLimit, RedisProviderRateLimit } from './provider-rate-limit.js';
 import type { QueueName, Queues } from './queues.js';
 
 export interface WorkerDeps {
@@ -36,13 +37,10 @@ export interface WorkerDeps {
 }
 
 /** One processor per queue; each receives ids and reads current state from Postgres. */
-function processors(
-  deps: WorkerDeps,
-  batchLimiter: () => RateLimitControl | undefined,
-): Record<QueueName, Processor> {
+function processors(deps: WorkerDeps, providerRateLimit: ProviderRateLimit): Record<QueueName, Processor> {
   return {
     editions: editionsProcessor(deps),
-    'edition-batches': editionBatchProcessor(deps, batchLimiter),
+    'edition-batches': editionBatchProcessor(deps, providerRateLimit),
     'transactional-email': transactionalEmailProcessor(deps),
     maintenance: maintenanceProcessor(deps),
     imports: subscriberImportProcessor(deps),
@@ -53,8 +51,13 @@ function processors(
 export async function startWorkers(deps: WorkerDeps): Promise<{ close(): Promise<void> }> {
   const outcomes = jobOutcomes(deps.metrics);
   let batchWorker: Worker | undefined;
-  const workers = Object.entries(processors(deps, () => batchWorker)).map(([queue, processor]) => {
-    const isBatchQueue = queue === EDITION_BATCHES_QUEUE;
+  // In Redis (through the batch worker's connection): every worker process shares one budget.
+  const providerRateLimit = new RedisProviderRateLimit(
+    () => batchWorker!.getBackend().client,
+    `${deps.prefix}:${EDITION_BATCHES_QUEUE}:provider-rate`,
+    deps.providerRequestsPerSecond,
+  );
+  const workers = Object.entries(processors(deps, providerRateLimit)).map(([queue, processor]) => {
     const worker = new Worker(queue, processor, {
       connection: deps.connection,
       prefix: deps.prefix,
@@ -66,12 +69,8 @@ export async function startWorkers(deps: WorkerDeps): Promise<{ close(): Promise
       stalledInterval: 5_000,
       // A crash is not the job's fault: never fail a job for having been interrupted.
       maxStalledCount: 1_000,
-      // BullMQ keeps this limiter in Redis: every worker process shares one budget.
-      ...(isBatchQueue
-        ? { limiter: { max: Math.max(1, Math.floor(deps.providerRequestsPerSecond)), duration: 1000 } }
-        : {}),
     });
-    if (isBatchQueue) batchWorker = worker;
+    if (queue === EDITION_BATCHES_QUEUE) batchWorker = worker;
     worker.on('completed', () => outcomes.inc({ queue, outcome: 'completed' }));
     worker.on('failed', (job: Job | undefined, error) => {
       const final =

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/connection.js';
-import { assertSafeHeaders, type Mailer, type OutgoingEmail, type SendOptions } from './mailer.js';
+import {
+  assertSafeHeaders,
+  type BatchEmail,
+  fillBatchEmail,
+  type Mailer,
+  type OutgoingEmail,
+  type SendOptions,
+} from './mailer.js';
 
 /**
  * Development and demo mailer: stores each message in Postgres, shown at /dev/mailbox.
@@ -16,8 +23,8 @@ export class MailboxMailer implements Mailer {
     return { id: ids[0]! };
   }
 
-  async sendBatch(emails: OutgoingEmail[], options: SendOptions): Promise<{ ids: string[] }> {
-    return this.store(emails, options.idempotencyKey);
+  async sendBatch(emails: BatchEmail[], options: SendOptions): Promise<{ ids: string[] }> {
+    return this.store(emails.map(fillBatchEmail), options.idempotencyKey);
   }
 
   private async store(emails: OutgoingEmail[], idempotencyKey: string): Promise<{ ids: string[] }> {

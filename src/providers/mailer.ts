@@ -14,6 +14,62 @@ export interface OutgoingEmail {
   tags?: { name: string; value: string }[];
 }
 
+/**
+ * Text with per-recipient gaps: `parts[0] + values[slots[0]] + parts[1] + … + parts.at(-1)`. The
+ * parts are large and shared by a whole batch (a rendered edition), the values small (a greeting,
+ * personal links), so a mailer can encode the parts once per batch instead of once per recipient.
+ */
+export interface GappedText {
+  readonly parts: readonly string[];
+  readonly slots: readonly string[];
+}
+
+/** What the emails of a batch in one language share. */
+export interface SharedEmailContent {
+  readonly from: string;
+  readonly subject: string;
+  readonly html: GappedText;
+  readonly text: GappedText;
+}
+
+/** One email of a batch: shared content, and this recipient's address, headers and gap values. */
+export interface BatchEmail {
+  readonly content: SharedEmailContent;
+  readonly to: string[];
+  readonly headers?: Record<string, string>;
+  /** By slot name; escaped for HTML already. */
+  readonly htmlValues: Readonly<Record<string, string>>;
+  /** By slot name, as they appear in the plain text. */
+  readonly textValues: Readonly<Record<string, string>>;
+}
+
+/** A gap without a value is a programming error: never send a message with a hole in it. */
+export function gapValue(values: Readonly<Record<string, string>>, slot: string): string {
+  const value = values[slot];
+  if (value === undefined) throw new Error(`no value for the gap '${slot}'`);
+  return value;
+}
+
+export function fillGaps(text: GappedText, values: Readonly<Record<string, string>>): string {
+  let filled = text.parts[0]!;
+  text.slots.forEach((slot, index) => {
+    filled += gapValue(values, slot) + text.parts[index + 1]!;
+  });
+  return filled;
+}
+
+/** The batch email as one whole message (for a mailer without a batch encoding of its own). */
+export function fillBatchEmail(email: BatchEmail): OutgoingEmail {
+  return {
+    from: email.content.from,
+    to: email.to,
+    subject: email.content.subject,
+    html: fillGaps(email.content.html, email.htmlValues),
+    text: fillGaps(email.content.text, email.textValues),
+    ...(email.headers ? { headers: email.headers } : {}),
+  };
+}
+
 export interface SendOptions {
   /** Same key → the provider sends at most once (Resend keeps keys 24 h). */
   idempotencyKey: string;
@@ -23,7 +79,7 @@ export interface Mailer {
   readonly kind: 'resend' | 'mailbox';
   send(email: OutgoingEmail, options: SendOptions): Promise<{ id: string }>;
   /** At most 100 emails; ids in the same order. */
-  sendBatch(emails: OutgoingEmail[], options: SendOptions): Promise<{ ids: string[] }>;
+  sendBatch(emails: BatchEmail[], options: SendOptions): Promise<{ ids: string[] }>;
 }
 
 export type MailerErrorKind =
@@ -54,7 +110,9 @@ export class MailerError extends Error {
 export const MAX_BATCH_SIZE = 100;
 
 /** Header values must not carry line breaks: that would let input add headers of its own. */
-export function assertSafeHeaders(email: OutgoingEmail): void {
+export function assertSafeHeaders(
+  email: Pick<OutgoingEmail, 'from' | 'to' | 'subject' | 'replyTo' | 'headers'>,
+): void {
   const values = [
     email.subject,
     email.from,

@@ -1,12 +1,14 @@
 import { Resend } from 'resend';
 import {
   assertSafeHeaders,
+  type BatchEmail,
   MAX_BATCH_SIZE,
   type Mailer,
   MailerError,
   type OutgoingEmail,
   type SendOptions,
 } from './mailer.js';
+import { resendBatchBody } from './resend-batch-body.js';
 
 type ResendError = { name?: string; message?: string; statusCode?: number | null };
 
@@ -73,14 +75,39 @@ export class ResendMailer implements Mailer {
     return { id: data.id };
   }
 
-  async sendBatch(emails: OutgoingEmail[], options: SendOptions): Promise<{ ids: string[] }> {
+  /**
+   * Posts the batch body assembled by resendBatchBody() through the SDK's own transport
+   * (`fetchRequest`: its base URL, fetch, and error and header handling), with the headers its
+   * `batch.send` sets. Not `batch.send` itself: that serialises whole personalised messages, and
+   * on the send's hot path that cost most of the time and memory (see resend-batch-body.ts).
+   */
+  async sendBatch(emails: BatchEmail[], options: SendOptions): Promise<{ ids: string[] }> {
     if (emails.length === 0) return { ids: [] };
     if (emails.length > MAX_BATCH_SIZE) {
       throw new MailerError(`a batch holds at most ${MAX_BATCH_SIZE} emails`, 'permanent', null);
     }
-    const { data, error, headers } = await this.client.batch.send(emails.map(toResendPayload), {
-      idempotencyKey: options.idempotencyKey,
-    });
+    for (const email of emails) {
+      assertSafeHeaders({
+        from: email.content.from,
+        subject: email.content.subject,
+        to: email.to,
+        ...(email.headers ? { headers: email.headers } : {}),
+      });
+    }
+    const { data, error, headers } = await this.client.fetchRequest<{ data: { id: string }[] }>(
+      '/emails/batch',
+      {
+        method: 'POST',
+        body: resendBatchBody(emails),
+        headers: {
+          Authorization: `Bearer ${this.client.key}`,
+          'User-Agent': this.client.userAgent,
+          'Content-Type': 'application/json',
+          'Idempotency-Key': options.idempotencyKey,
+          'x-batch-validation': 'strict',
+        },
+      },
+    );
     if (error || !data) throw classifyResendError(error ?? { message: 'empty answer' }, headers);
     const ids = data.data.map((item) => item.id);
     if (ids.length !== emails.length) {

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailboxMailer } from '../../src/providers/mailbox-mailer.js';
-import { MailerError, type OutgoingEmail } from '../../src/providers/mailer.js';
+import {
+  type BatchEmail,
+  MailerError,
+  type OutgoingEmail,
+  type SharedEmailContent,
+} from '../../src/providers/mailer.js';
 import { ResendMailer } from '../../src/providers/resend-mailer.js';
 import { FakeResend } from '../fakes/resend-server.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
@@ -12,6 +17,20 @@ const email = (to: string, subject = 'Nieuwsbrief maart'): OutgoingEmail => ({
   html: '<p>Hallo</p>',
   text: 'Hallo',
   headers: { 'List-Unsubscribe': '<https://voorbeeld.test/u/abc>' },
+});
+
+const batchContent: SharedEmailContent = {
+  from: 'Thuispost <nieuws@voorbeeld.test>',
+  subject: 'Nieuwsbrief maart',
+  html: { parts: ['<p>', '</p>'], slots: ['greeting'] },
+  text: { parts: ['', ''], slots: ['greeting'] },
+};
+const batchEmail = (to: string, name: string): BatchEmail => ({
+  content: batchContent,
+  to: [to],
+  headers: { 'List-Unsubscribe': '<https://voorbeeld.test/u/abc>' },
+  htmlValues: { greeting: `Hallo ${name.replaceAll('&', '&amp;')}` },
+  textValues: { greeting: `Hallo ${name}` },
 });
 
 describe('ResendMailer against a local fake Resend, through the real SDK', () => {
@@ -32,7 +51,11 @@ describe('ResendMailer against a local fake Resend, through the real SDK', () =>
   });
 
   it('sends a batch and returns ids in order; a retry with the same key sends nothing new', async () => {
-    const batch = [email('a@voorbeeld.test'), email('b@voorbeeld.test'), email('c@voorbeeld.test')];
+    const batch = [
+      batchEmail('a@voorbeeld.test', 'A'),
+      batchEmail('b@voorbeeld.test', 'B & Co'),
+      batchEmail('c@voorbeeld.test', 'C'),
+    ];
     const before = fake.emails.length;
     const first = await mailer.sendBatch(batch, { idempotencyKey: 'edition-1-batch-0' });
     const again = await mailer.sendBatch(batch, { idempotencyKey: 'edition-1-batch-0' });
@@ -43,6 +66,29 @@ describe('ResendMailer against a local fake Resend, through the real SDK', () =>
       'b@voorbeeld.test',
       'c@voorbeeld.test',
     ]);
+    const second = fake.emails.find((e) => e.id === first.ids[1])!;
+    expect([second.html, second.text, second.subject]).toEqual([
+      '<p>Hallo B &amp; Co</p>',
+      'Hallo B & Co',
+      'Nieuwsbrief maart',
+    ]);
+    expect(second.headers).toEqual({ 'List-Unsubscribe': '<https://voorbeeld.test/u/abc>' });
+  });
+
+  it('classifies a refused batch like a refused single email', async () => {
+    fake.failNext(
+      { status: 429, body: { name: 'monthly_quota_exceeded', message: 'quota', statusCode: 429 } },
+      { status: 422, body: { name: 'validation_error', message: 'bad to', statusCode: 422 } },
+      { status: 0, drop: true },
+    );
+    const attempt = () =>
+      mailer.sendBatch([batchEmail('x@voorbeeld.test', 'X')], { idempotencyKey: `b-${Math.random()}` }).then(
+        () => null,
+        (error: MailerError) => [error.kind, error.status],
+      );
+    expect(await attempt()).toEqual(['quota', 429]);
+    expect(await attempt()).toEqual(['permanent', 422]);
+    expect(await attempt()).toEqual(['retryable', null]);
   });
 
   it('classifies errors: rate limit and 5xx retryable, quota stops, validation permanent', async () => {

@@ -1,7 +1,6 @@
 import { type Job, Worker } from 'bullmq';
 import { z } from 'zod';
 import type { Db } from '../../db/connection.js';
-import type { Locale } from '../../db/schema.js';
 import {
   type BatchRecipient,
   batchRecipients,
@@ -10,11 +9,18 @@ import {
   type DeliveryOutcome,
   pauseForQuota,
 } from '../../domain/deliveries.js';
-import { personalise } from '../../emails/personalise.js';
+import { personalisable, recipientGapValues } from '../../emails/personalise.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Clock } from '../../providers/clock.js';
 import type { LinkTokens } from '../../providers/link-tokens.js';
-import { type Mailer, MailerError, type OutgoingEmail } from '../../providers/mailer.js';
+import {
+  type BatchEmail,
+  fillBatchEmail,
+  type Mailer,
+  MailerError,
+  type SharedEmailContent,
+} from '../../providers/mailer.js';
+import type { ProviderRateLimit } from '../provider-rate-limit.js';
 
 export interface BatchProcessorDeps {
   db: Db;
@@ -28,11 +34,6 @@ export interface BatchProcessorDeps {
 
 const payloadSchema = z.object({ editionId: z.string().regex(/^\d+$/), batchNo: z.number().int().min(0) });
 
-/** Lets the processor slow down every worker of the queue when the provider says so. */
-export interface RateLimitControl {
-  rateLimit(ms: number): Promise<void>;
-}
-
 export function batchIdempotencyKey(editionId: string, batchNo: number): string {
   return `edition-${editionId}-batch-${batchNo}`;
 }
@@ -43,7 +44,7 @@ export function batchIdempotencyKey(editionId: string, batchNo: number): string 
  * the batch. A crash between the provider's answer and that commit only means a retry, which the
  * provider answers from its idempotency cache; the recipient set and body are identical.
  */
-export function editionBatchProcessor(deps: BatchProcessorDeps, limiter: () => RateLimitControl | undefined) {
+export function editionBatchProcessor(deps: BatchProcessorDeps, rateLimit: ProviderRateLimit) {
   return async (job: Job): Promise<string> => {
     const { editionId, batchNo } = payloadSchema.parse(job.data);
     const now = deps.clock.now();
@@ -60,16 +61,18 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, limiter: () => R
       .selectAll()
       .where('edition_id', '=', editionId)
       .execute();
-    const byLocale = new Map(renders.map((r) => [r.locale, r]));
+    const byLocale = new Map(renders.map((r) => [r.locale, personalisable(r, deps.emailFrom)]));
+    const fallback = byLocale.get(renders[0]!.locale)!;
     const recipients = await batchRecipients(deps.db, editionId, batchNo);
     // Links are issued "at" the send's start, so every retry produces byte-identical messages.
     const issuedAt = edition.sending_started_at ?? now;
     const emails = recipients.map((recipient) =>
-      buildEmail(deps, recipient, byLocale.get(recipient.locale) ?? renders[0]!, issuedAt),
+      personalBatchEmail(deps, recipient, byLocale.get(recipient.locale) ?? fallback, issuedAt),
     );
 
     let outcomes: DeliveryOutcome[];
     try {
+      await rateLimit.acquire();
       const { ids } = await deps.mailer.sendBatch(emails, {
         idempotencyKey: batchIdempotencyKey(editionId, batchNo),
       });
@@ -87,7 +90,7 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, limiter: () => R
       }
       if (error.kind === 'retryable') {
         if (error.status === 429 && error.retryAfterMs !== null) {
-          await limiter()?.rateLimit(error.retryAfterMs);
+          await rateLimit.pause(error.retryAfterMs);
           throw Worker.RateLimitError();
         }
         throw error;
@@ -99,7 +102,7 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, limiter: () => R
           messageId: `accepted:${batchIdempotencyKey(editionId, batchNo)}:${r.deliveryId}`,
         }));
       } else {
-        outcomes = await sendOneByOne(deps, recipients, emails);
+        outcomes = await sendOneByOne(deps, rateLimit, recipients, emails);
       }
     }
     await deps.db
@@ -109,12 +112,13 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, limiter: () => R
   };
 }
 
-function buildEmail(
-  deps: BatchProcessorDeps,
-  recipient: BatchRecipient,
-  render: { subject: string; html: string; text: string },
+/** One recipient's email of a batch: signed personal links, greeting, one-click unsubscribe headers. */
+export function personalBatchEmail(
+  deps: Pick<BatchProcessorDeps, 'linkTokens' | 'publicBaseUrl'>,
+  recipient: Pick<BatchRecipient, 'subscriberId' | 'topicId' | 'email' | 'name' | 'locale'>,
+  content: SharedEmailContent,
   issuedAt: Date,
-): OutgoingEmail {
+): BatchEmail {
   const unsubscribeToken = deps.linkTokens.issue(
     { p: 'unsubscribe', s: recipient.subscriberId, ...(recipient.topicId ? { t: recipient.topicId } : {}) },
     undefined,
@@ -126,22 +130,21 @@ function buildEmail(
     issuedAt,
   );
   const unsubscribeUrl = `${deps.publicBaseUrl}/unsubscribe/${unsubscribeToken}`;
-  const { html, text } = personalise(render, {
-    locale: recipient.locale as Locale,
+  const values = recipientGapValues({
+    locale: recipient.locale,
     name: recipient.name,
     unsubscribeUrl,
     preferencesUrl: `${deps.publicBaseUrl}/preferences/${preferencesToken}`,
   });
   return {
-    from: deps.emailFrom,
+    content,
     to: [recipient.email],
-    subject: render.subject,
-    html,
-    text,
     headers: {
       'List-Unsubscribe': `<${unsubscribeUrl}>`,
       'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
     },
+    htmlValues: values.html,
+    textValues: values.text,
   };
 }
 
@@ -151,13 +154,15 @@ function buildEmail(
  */
 async function sendOneByOne(
   deps: BatchProcessorDeps,
+  rateLimit: ProviderRateLimit,
   recipients: BatchRecipient[],
-  emails: OutgoingEmail[],
+  emails: BatchEmail[],
 ): Promise<DeliveryOutcome[]> {
   const outcomes: DeliveryOutcome[] = [];
   for (const [index, recipient] of recipients.entries()) {
     try {
-      const { id } = await deps.mailer.send(emails[index]!, {
+      await rateLimit.acquire();
+      const { id } = await deps.mailer.send(fillBatchEmail(emails[index]!), {
         idempotencyKey: `delivery-${recipient.deliveryId}`,
       });
       outcomes.push({ deliveryId: recipient.deliveryId, messageId: id });
