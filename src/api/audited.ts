@@ -5,8 +5,8 @@ import type { AppEnv } from './deps.js';
 
 export interface AuditEntry<T> {
   action: string;
-  /** What was changed, e.g. `topic:12`; a function when the id is known only afterwards. */
-  target: string | ((result: T) => string);
+  /** What was changed, e.g. `topic:12` (null: many things); a function when the id is known only afterwards. */
+  target: string | null | ((result: T) => string);
   details?: Record<string, unknown> | ((result: T) => Record<string, unknown>);
 }
 

@@ -1,4 +1,5 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { DEFAULT_LINKEDIN_VERSION } from '../../config.js';
 import { audit } from '../../domain/audit.js';
 import {
@@ -17,10 +18,19 @@ import {
 } from '../../domain/linkedin.js';
 import { getSettings, updateSettings } from '../../domain/settings.js';
 import { composeCommentary, escapeLittleText, MAX_COMMENTARY } from '../../providers/linkedin-text.js';
+import { audited } from '../audited.js';
 import type { AppEnv } from '../deps.js';
 import { apiRoute, IdParam, jsonContent } from '../openapi.js';
 
-const StatusSchema = z.enum(['draft', 'scheduled', 'publishing', 'published', 'failed', 'held', 'cancelled']);
+export const StatusSchema = z.enum([
+  'draft',
+  'scheduled',
+  'publishing',
+  'published',
+  'failed',
+  'held',
+  'cancelled',
+]);
 const KindSchema = z.enum(['edition', 'article', 'document', 'custom']);
 const InputKindSchema = z.enum(['article', 'document', 'custom']);
 const httpUrl = (message: string) =>
@@ -78,7 +88,8 @@ const AttemptSchema = z.object({
   at: z.string(),
 });
 
-const PostInputSchema = z
+/** A post's fields as editors give them (the admin's compose form validates with it too). */
+export const PostInputSchema = z
   .object({
     kind: InputKindSchema.default('article'),
     commentary: z
@@ -146,6 +157,15 @@ function toJson(p: PostRow) {
     createdAt: p.created_at.toISOString(),
     updatedAt: p.updated_at.toISOString(),
   };
+}
+
+/** Held posts go out again, now (also the admin's button); returns how many. */
+export function requeueHeld(c: Context<AppEnv>): Promise<number> {
+  return audited(c, (tx) => requeueHeldPosts(tx, c.var.deps.clock.now()), {
+    action: 'linkedin.requeue-held',
+    target: null,
+    details: (count) => ({ count }),
+  });
 }
 
 const postResponse = (description: string) => ({ 200: { description, content: jsonContent(PostSchema) } });
@@ -313,15 +333,7 @@ export function linkedinRoutes() {
         200: { description: 'Requeued', content: jsonContent(z.object({ requeued: z.number().int() })) },
       },
     }),
-    async (c) => {
-      const { db, clock } = c.var.deps;
-      const requeued = await db.transaction().execute(async (tx) => {
-        const count = await requeueHeldPosts(tx, clock.now());
-        await audit(tx, c.var.principal, 'linkedin.requeue-held', null, { count });
-        return count;
-      });
-      return c.json({ requeued }, 200);
-    },
+    async (c) => c.json({ requeued: await requeueHeld(c) }, 200),
   );
 
   app.openapi(

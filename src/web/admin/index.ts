@@ -3,6 +3,7 @@ import type { AppEnv } from '../../api/deps.js';
 import { authPages } from './auth.js';
 import { dashboardPages } from './dashboard.js';
 import { linkedinAdminPages } from './linkedin.js';
+import { postPages } from './posts.js';
 
 /**
  * The editors' admin UI under /admin: server-rendered pages, one file per area beside this one.
@@ -12,6 +13,7 @@ export function adminUi() {
   const app = new Hono<AppEnv>();
   app.route('/', authPages());
   app.route('/linkedin', linkedinAdminPages());
+  app.route('/posts', postPages());
   app.route('/', dashboardPages());
   return app;
 }
