@@ -25,10 +25,9 @@ import { getSettings } from './settings.js';
 export const LINKEDIN_QUEUE = 'linkedin';
 /** A scheduled post this long past its time without a change is assumed to have lost its job. */
 export const STUCK_AFTER_MS = 2 * 60 * 1000;
-/** Which statuses allow which change (the admin shows only the buttons that apply). */
-export const EDITABLE: LinkedInPostStatus[] = ['draft', 'scheduled'];
-export const SCHEDULABLE: LinkedInPostStatus[] = ['draft', 'scheduled', 'failed', 'held'];
-export const CANCELLABLE: LinkedInPostStatus[] = ['draft', 'scheduled', 'failed', 'held'];
+const EDITABLE: LinkedInPostStatus[] = ['draft', 'scheduled'];
+const SCHEDULABLE: LinkedInPostStatus[] = ['draft', 'scheduled', 'failed', 'held'];
+const CANCELLABLE: LinkedInPostStatus[] = ['draft', 'scheduled', 'failed', 'held'];
 
 export const publishJobId = (postId: string, version: number) => `linkedin-post-${postId}-v${version}`;
 export const dryRunUrn = (postId: string) => `urn:li:share:dryrun-${postId}`;
@@ -240,8 +239,14 @@ export async function cancelPost(tx: DbOrTx, actor: Principal, id: string, now: 
   return getPost(tx, id);
 }
 
-/** Held posts (401: token refused) go out again, now; called on reconnect and by admins. */
+/**
+ * Held posts (401: token refused) go out again, now; called on reconnect, by admins, and when
+ * LINKEDIN_ACCESS_TOKEN was replaced. Whatever held them counts as fixed: a refused
+ * LINKEDIN_ACCESS_TOKEN is tried again too (and held again if LinkedIn still refuses it).
+ */
 export async function requeueHeldPosts(tx: DbOrTx, now: Date): Promise<number> {
+  await lockEnvTokenState(tx);
+  await tx.deleteFrom('linkedin_refused_env_tokens').execute();
   const held = await tx
     .selectFrom('linkedin_posts')
     .select('id')
@@ -568,6 +573,53 @@ export async function storeRefreshedTokens(
     .execute();
 }
 
+/* ------------------------------------------------------- headless token (LINKEDIN_ACCESS_TOKEN) */
+
+/** How a LINKEDIN_ACCESS_TOKEN is known in the database: its SHA-256, never the token. */
+export const envTokenFingerprint = (token: string) => sha256(`linkedin-env-token:${token}`);
+
+/** Refusal and resumption take turns, so that a post held by one is seen by the other. */
+const lockEnvTokenState = (tx: DbOrTx) =>
+  sql`select pg_advisory_xact_lock(hashtext('thuispost-linkedin-env-token'))`.execute(tx);
+
+/** A 401 on LINKEDIN_ACCESS_TOKEN: posts are held without asking LinkedIn until another token is set. */
+export async function markEnvTokenRefused(tx: DbOrTx, token: string, reason: string, now: Date) {
+  await lockEnvTokenState(tx);
+  const refusal = { reason: reason.slice(0, 500), refused_at: now };
+  await tx
+    .insertInto('linkedin_refused_env_tokens')
+    .values({ fingerprint: envTokenFingerprint(token), ...refusal })
+    .onConflict((oc) => oc.column('fingerprint').doUpdateSet(refusal))
+    .execute();
+}
+
+function envTokenRefusal(db: DbOrTx, token: string) {
+  return db
+    .selectFrom('linkedin_refused_env_tokens')
+    .select(['reason', 'refused_at'])
+    .where('fingerprint', '=', envTokenFingerprint(token))
+    .executeTakeFirst();
+}
+
+/**
+ * At worker start and in every LinkedIn sweep: LINKEDIN_ACCESS_TOKEN and LINKEDIN_ORGANIZATION_ID
+ * are set and the token is not one LinkedIn refused, so whatever held posts (a refused earlier
+ * token, a broken admin connection) no longer applies and they go out now; returns how many.
+ * Nothing happens without headless credentials, or while the token is still the refused one.
+ */
+export async function resumeWithNewEnvToken(
+  tx: DbOrTx,
+  env: { accessToken?: string | undefined; organizationId?: string | undefined },
+  now: Date,
+): Promise<number> {
+  if (!env.accessToken || !env.organizationId) return 0;
+  await lockEnvTokenState(tx);
+  if (await envTokenRefusal(tx, env.accessToken)) return 0;
+  const requeued = await requeueHeldPosts(tx, now);
+  if (requeued > 0) await audit(tx, null, 'linkedin.env-token.resume', null, { requeued });
+  return requeued;
+}
+
 export type Credentials =
   | { mode: 'dry-run' }
   | { mode: 'held'; reason: string }
@@ -581,7 +633,8 @@ export type Credentials =
 
 /**
  * What to post with: LINKEDIN_ACCESS_TOKEN + LINKEDIN_ORGANIZATION_ID when set (headless), else the
- * connection made in the admin; neither: a dry run. A broken or expired connection holds posts.
+ * connection made in the admin; neither: a dry run. A refused token or a broken or expired
+ * connection holds posts.
  */
 export async function resolveCredentials(
   db: DbOrTx,
@@ -590,6 +643,13 @@ export async function resolveCredentials(
   now: Date,
 ): Promise<Credentials> {
   if (env.accessToken && env.organizationId) {
+    const refusal = await envTokenRefusal(db, env.accessToken);
+    if (refusal) {
+      return {
+        mode: 'held',
+        reason: `LinkedIn refused LINKEDIN_ACCESS_TOKEN on ${refusal.refused_at.toISOString()} (${refusal.reason}): set a new token and restart.`,
+      };
+    }
     return {
       mode: 'live',
       source: 'environment',
@@ -664,8 +724,14 @@ export async function linkedinHealth(
   const env = Boolean(config.envAccessToken && config.envOrganizationId);
   let mode: LinkedInHealth['mode'] = 'dry-run';
   let daysLeft: number | null = null;
-  if (env) mode = 'environment';
-  else if (connection) {
+  if (env) {
+    const refusal = await envTokenRefusal(db, config.envAccessToken!);
+    mode = refusal ? 'broken' : 'environment';
+    if (refusal)
+      warnings.push(
+        `LinkedIn weigert LINKEDIN_ACCESS_TOKEN (${refusal.reason}): zet een nieuw token in de omgeving en herstart; wachtende berichten gaan dan vanzelf.`,
+      );
+  } else if (connection) {
     mode = connection.status === 'broken' ? 'broken' : 'connected';
     if (connection.status === 'broken')
       warnings.push(

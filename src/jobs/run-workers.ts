@@ -1,5 +1,6 @@
 import { linkedinWorkerConfig } from '../infra/linkedin-config.js';
 import type { Runtime } from '../infra/runtime.js';
+import { resumeHeldPosts } from './processors/linkedin.js';
 import { OutboxRelay } from './relay.js';
 import { registerSchedules, startWorkers } from './workers.js';
 
@@ -11,6 +12,7 @@ export async function runBackground(runtime: Runtime): Promise<void> {
   const redis = runtime.redis;
   if (!redis) throw new Error('workers need Redis');
   const { config, database, logger, clock } = runtime;
+  const linkedin = linkedinWorkerConfig(config);
   const workers = await startWorkers({
     db: database.db,
     mailer: runtime.mailer,
@@ -24,8 +26,10 @@ export async function runBackground(runtime: Runtime): Promise<void> {
     prefix: config.redisPrefix,
     concurrency: config.workerConcurrency,
     providerRequestsPerSecond: config.resend.requestsPerSecond,
-    linkedin: linkedinWorkerConfig(config),
+    linkedin,
   });
+  // The admin may have replaced a refused LINKEDIN_ACCESS_TOKEN and restarted: held posts go now.
+  await resumeHeldPosts({ db: database.db, clock, logger }, linkedin);
   await registerSchedules(redis.queues);
   const relay = new OutboxRelay({
     db: database.db,

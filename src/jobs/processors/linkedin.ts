@@ -2,7 +2,7 @@ import { DelayedError, type Job } from 'bullmq';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { DEFAULT_LINKEDIN_VERSION } from '../../config.js';
-import type { Db } from '../../db/connection.js';
+import type { Db, DbOrTx } from '../../db/connection.js';
 import {
   announceDocument,
   announceEdition,
@@ -13,9 +13,11 @@ import {
   getPost,
   LINKEDIN_QUEUE,
   markConnectionBroken,
+  markEnvTokenRefused,
   type PostRow,
   publishJobId,
   resolveCredentials,
+  resumeWithNewEnvToken,
   STUCK_AFTER_MS,
   storeRefreshedTokens,
   TOKEN_CONTEXT,
@@ -126,7 +128,7 @@ export function linkedinProcessor(deps: LinkedInProcessorDeps) {
         return `${refreshed}; ${warned} admin warning(s)`;
       }
       case 'sweep':
-        return sweep(deps);
+        return sweep(deps, config);
       default:
         return `unknown job ${job.name}: ignored`;
     }
@@ -183,7 +185,13 @@ async function claim(db: Db, postId: string, version: number, jobId: string, now
   });
 }
 
-async function finish(db: Db, postId: string, set: Record<string, unknown>, now: Date, keepLease = false) {
+async function finish(
+  db: DbOrTx,
+  postId: string,
+  set: Record<string, unknown>,
+  now: Date,
+  keepLease = false,
+) {
   await db
     .updateTable('linkedin_posts')
     .set({ ...set, ...(keepLease ? {} : { lease_job_id: null, lease_until: null }), updated_at: now })
@@ -393,22 +401,27 @@ async function live(
     const now = clock.now();
     switch (error.kind) {
       case 'unauthorized': {
-        if (credentials.connectionId)
-          await markConnectionBroken(db, credentials.connectionId, error.message, now);
-        // A refused request created nothing: no lookup needed when it goes again.
-        await finish(
-          db,
-          post.id,
-          {
-            status: 'held',
-            last_error: `LinkedIn refused the token (401): reconnect. ${error.message}`,
-            ...(step === 'create' ? { create_sent_at: null } : {}),
-          },
-          now,
-        );
+        await db.transaction().execute(async (tx) => {
+          if (credentials.connectionId)
+            await markConnectionBroken(tx, credentials.connectionId, error.message, now);
+          else await markEnvTokenRefused(tx, credentials.accessToken, error.message, now);
+          // A refused request created nothing: no lookup needed when it goes again.
+          await finish(
+            tx,
+            post.id,
+            {
+              status: 'held',
+              last_error: `LinkedIn refused the token (401): ${
+                credentials.connectionId ? 'reconnect' : 'set a new LINKEDIN_ACCESS_TOKEN and restart'
+              }. ${error.message}`,
+              ...(step === 'create' ? { create_sent_at: null } : {}),
+            },
+            now,
+          );
+        });
         logger.warn(
           { postId: post.id, source: credentials.source },
-          'linkedin: token refused; post held until reconnect',
+          'linkedin: token refused; post held until the token is replaced',
         );
         return 'held: 401';
       }
@@ -554,8 +567,33 @@ async function refreshToken(deps: LinkedInProcessorDeps, config: LinkedInWorkerC
   }
 }
 
-/** Postgres is the truth: scheduled posts past their time (and stuck publishing ones) get a job again. */
-async function sweep(deps: LinkedInProcessorDeps): Promise<string> {
+/**
+ * Held posts go out once LINKEDIN_ACCESS_TOKEN is no longer the token LinkedIn refused (see
+ * resumeWithNewEnvToken): called when a worker starts (the admin replaced the token and restarted)
+ * and by every sweep (a worker with the new token picks up what one with the old token held).
+ */
+export async function resumeHeldPosts(
+  deps: Pick<LinkedInProcessorDeps, 'db' | 'clock' | 'logger'>,
+  config: Pick<LinkedInWorkerConfig, 'envAccessToken' | 'envOrganizationId'> | undefined,
+): Promise<string> {
+  const env = { accessToken: config?.envAccessToken, organizationId: config?.envOrganizationId };
+  const requeued = await deps.db
+    .transaction()
+    .execute((tx) => resumeWithNewEnvToken(tx, env, deps.clock.now()));
+  if (requeued > 0)
+    deps.logger.info(
+      { requeued },
+      'linkedin: LINKEDIN_ACCESS_TOKEN is not the refused one; held posts requeued',
+    );
+  return `${requeued} held posts requeued`;
+}
+
+/**
+ * Postgres is the truth: scheduled posts past their time (and stuck publishing ones) get a job
+ * again; held posts go out when the token that held them has been replaced.
+ */
+async function sweep(deps: LinkedInProcessorDeps, config: LinkedInWorkerConfig): Promise<string> {
+  const resumed = await resumeHeldPosts(deps, config);
   const now = deps.clock.now();
   const before = new Date(now.getTime() - STUCK_AFTER_MS);
   const round = `s${Math.floor(now.getTime() / 60_000).toString(36)}`;
@@ -592,6 +630,6 @@ async function sweep(deps: LinkedInProcessorDeps): Promise<string> {
       .where('status', '=', 'pending')
       .where('created_at', '<', new Date(now.getTime() - 24 * 60 * 60 * 1000))
       .execute();
-    return `${overdue.length} posts requeued`;
+    return `${overdue.length} posts requeued; ${resumed}`;
   });
 }
