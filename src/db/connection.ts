@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../infra/logger.js';
 import type { Database } from './schema.js';
@@ -10,6 +10,31 @@ export type DbOrTx = Db | Tx;
 
 // Postgres bigint (int8) and numeric come back as strings; counts are small enough for numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
+
+const PREPARED_TAG = /^\/\* prepared:([\w-]+) \*\//;
+
+/**
+ * Marks a hot statement as a named prepared statement: `sql\`${prepared('signup')} with …\``.
+ * Postgres then parses and plans it once per connection instead of on every call (for a
+ * statement of several CTEs, planning costs more than running it). The text after the tag must
+ * be the same on every call; Kysely's `sql` template keeps it so (values are parameters).
+ */
+export function prepared(name: string) {
+  return sql.raw(`/* prepared:${name} */`);
+}
+
+/**
+ * Kysely sends every query unnamed; a pooled connection that sees a tagged statement sends it
+ * under the tag's name instead, so that pg prepares it once on that connection.
+ */
+function prepareTaggedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((config: unknown, ...rest: unknown[]) => {
+    const name = typeof config === 'string' ? PREPARED_TAG.exec(config)?.[1] : undefined;
+    if (name) return query({ name, text: config, values: rest[0] }, ...rest.slice(1));
+    return query(config, ...rest);
+  }) as typeof client.query;
+}
 
 export interface DbHandle {
   db: Db;
@@ -28,6 +53,12 @@ export function createDb(connectionString: string, logger: Logger, options: { ma
   pool.on('error', (error) =>
     logger.warn({ err: error.message }, 'postgres connection lost; the pool reconnects'),
   );
+  // So does a checked-out one between two queries (a transaction waiting for Redis or an HTTP
+  // answer when Postgres restarts): its next query fails instead, and the pool drops it on release.
+  pool.on('connect', (client) =>
+    client.on('error', (error) => logger.debug({ err: error.message }, 'postgres connection lost in use')),
+  );
+  pool.on('connect', prepareTaggedStatements);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
