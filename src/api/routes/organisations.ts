@@ -21,7 +21,7 @@ const OrganisationSchema = z
     subscriberCount: z.number().int().optional(),
   })
   .openapi('Organisation');
-const OrganisationInput = z
+export const OrganisationInput = z
   .object({ name: z.string().trim().min(1, 'Vul een naam in.').max(200), kind: KindSchema })
   .openapi('OrganisationInput');
 

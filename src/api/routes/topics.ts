@@ -21,7 +21,7 @@ const TopicSchema = z
   })
   .openapi('Topic');
 
-const TopicInput = z
+export const TopicInput = z
   .object({
     slug: z
       .string()

@@ -3,7 +3,9 @@ import type { AppEnv } from '../../api/deps.js';
 import { authPages } from './auth.js';
 import { dashboardPages } from './dashboard.js';
 import { linkedinAdminPages } from './linkedin.js';
+import { organisationPages } from './organisations.js';
 import { postPages } from './posts.js';
+import { topicPages } from './topics.js';
 
 /**
  * The editors' admin UI under /admin: server-rendered pages, one file per area beside this one.
@@ -14,6 +16,8 @@ export function adminUi() {
   app.route('/', authPages());
   app.route('/linkedin', linkedinAdminPages());
   app.route('/posts', postPages());
+  app.route('/organisations', organisationPages());
+  app.route('/topics', topicPages());
   app.route('/', dashboardPages());
   return app;
 }
