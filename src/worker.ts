@@ -4,6 +4,7 @@ import { type App, createApp } from './api/app.js';
 import type { AppDeps } from './api/deps.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDb, type Db, type DbHandle } from './db/connection.js';
+import { linkedinReadiness } from './domain/linkedin.js';
 import { linkedinAppConfig } from './infra/linkedin-config.js';
 import { createLogger, type Logger } from './infra/logger.js';
 import { createMetricsRegistry } from './infra/metrics.js';
@@ -114,6 +115,8 @@ function buildIsolate(env: WorkerEnv): Isolate {
         detail:
           'not checked on Cloudflare Workers: the API never uses Redis there; the Node relay and workers do',
       }),
+      // As on Node (src/server.ts): never makes the service unready, but carries its warnings.
+      linkedin: () => linkedinReadiness(requestDb(), config.linkedin, systemClock.now()),
     },
     clientIp: (c) => c.req.header('cf-connecting-ip') ?? 'unknown',
     linkedin: linkedinAppConfig({ ...config, appSecret }),

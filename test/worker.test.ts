@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { markEnvTokenRefused } from '../src/domain/linkedin.js';
 import worker, { type WorkerEnv } from '../src/worker.js';
 import { createTestContext, type TestContext } from './helpers/context.js';
 
@@ -72,7 +73,34 @@ describe('the Workers entry', () => {
     expect(body.checks.postgres).toEqual({ ok: true });
     expect(body.checks.migrations).toEqual({ ok: true });
     expect(body.checks.redis).toMatchObject({ ok: true, skipped: true });
+    expect(body.checks.linkedin).toEqual({ ok: true, mode: 'dry-run' });
     expect(closes).toBe(1);
+  });
+
+  it('reports LinkedIn in /readyz as on Node: a refused token and an old API version warn, never unready', async () => {
+    const headless: WorkerEnv = {
+      ...env,
+      LINKEDIN_ACCESS_TOKEN: 'geweigerd-token',
+      LINKEDIN_ORGANIZATION_ID: '737373',
+      LINKEDIN_VERSION: '202401',
+    };
+    expect((await (await call('/readyz', undefined, headless)).res.json()).checks.linkedin).toMatchObject({
+      ok: true,
+      mode: 'environment',
+      warning: expect.stringContaining('LINKEDIN_VERSION 202401'),
+    });
+    await ctx.db
+      .transaction()
+      .execute((tx) => markEnvTokenRefused(tx, 'geweigerd-token', 'Unauthorized', new Date()));
+    const { res } = await call('/readyz', undefined, headless);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.ready).toBe(true);
+    expect(body.checks.linkedin).toMatchObject({
+      ok: true,
+      mode: 'broken',
+      warning: expect.stringContaining('LINKEDIN_ACCESS_TOKEN'),
+    });
   });
 
   it('wires the same API: no token is a 401 problem', async () => {

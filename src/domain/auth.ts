@@ -72,7 +72,7 @@ export async function createApiToken(
   const requested = input.role ?? owner.role;
   if (!roleAtLeast(owner.role, requested)) {
     throw new Invalid('A token cannot have a higher role than its user.', [
-      { field: 'role', message: `At most "${owner.role}".` },
+      { field: 'role', message: 'Een token mag niet meer dan zijn eigenaar: kies diens rol of een lagere.' },
     ]);
   }
   const token = `${API_TOKEN_PREFIX}${randomToken()}`;

@@ -16,10 +16,12 @@ export function lowerRole(a: Role, b: Role): Role {
   return RANK[a] <= RANK[b] ? a : b;
 }
 
+export const PASSWORD_LENGTH = { min: 12, max: 200 } as const;
+
 export const passwordSchema = z
   .string()
-  .min(12, 'Use at least 12 characters.')
-  .max(200, 'Use at most 200 characters.');
+  .min(PASSWORD_LENGTH.min, `Use at least ${PASSWORD_LENGTH.min} characters.`)
+  .max(PASSWORD_LENGTH.max, `Use at most ${PASSWORD_LENGTH.max} characters.`);
 
 export const userEmailSchema = z.string().trim().toLowerCase().max(254).email('Enter a valid email address.');
 
@@ -39,7 +41,11 @@ export async function createUser(
     ]);
   }
   const existing = await findUserByEmail(db, email);
-  if (existing) throw new Conflict('A user with this email address already exists.');
+  if (existing) {
+    throw new Conflict('A user with this email address already exists.', [
+      { field: 'email', message: 'Er is al een gebruiker met dit e-mailadres.' },
+    ]);
+  }
   return db
     .insertInto('users')
     .values({
@@ -76,9 +82,10 @@ export async function updateUser(
   changes: { name?: string; role?: Role; password?: string; disabled?: boolean },
 ): Promise<PublicUser> {
   const current = await getUser(db, id);
-  if (current.role === 'admin' && ((changes.role && changes.role !== 'admin') || changes.disabled)) {
-    await assertAnotherActiveAdmin(db, id);
+  if (current.role === 'admin' && changes.role && changes.role !== 'admin') {
+    await assertAnotherActiveAdmin(db, id, 'role');
   }
+  if (current.role === 'admin' && changes.disabled) await assertAnotherActiveAdmin(db, id, 'disabled');
   const user = await db
     .updateTable('users')
     .set({
@@ -108,15 +115,29 @@ export async function updateUser(
   return user;
 }
 
-async function assertAnotherActiveAdmin(db: DbOrTx, exceptId: string): Promise<void> {
-  const other = await db
+/**
+ * Refuses to demote or disable the last active admin. Every active admin is locked (in id order,
+ * so concurrent changes queue instead of deadlocking): of two admins demoting each other at the
+ * same moment, the second waits and then sees that the first is no admin any more.
+ */
+async function assertAnotherActiveAdmin(
+  db: DbOrTx,
+  exceptId: string,
+  field: 'role' | 'disabled',
+): Promise<void> {
+  const admins = await db
     .selectFrom('users')
     .select('id')
     .where('role', '=', 'admin')
     .where('disabled_at', 'is', null)
-    .where('id', '!=', exceptId)
-    .executeTakeFirst();
-  if (!other) throw new Conflict('This is the last active admin; make another user admin first.');
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  if (!admins.some((admin) => admin.id !== exceptId)) {
+    throw new Conflict('This is the last active admin; make another user admin first.', [
+      { field, message: 'Dit is de laatste actieve beheerder: maak eerst iemand anders beheerder.' },
+    ]);
+  }
 }
 
 export async function hasActiveAdmin(db: DbOrTx): Promise<boolean> {

@@ -1,4 +1,6 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Role } from '../../db/schema.js';
 import { audit } from '../../domain/audit.js';
 import { createApiToken, listApiTokens, revokeApiToken } from '../../domain/auth.js';
 import { getUser } from '../../domain/users.js';
@@ -30,6 +32,37 @@ const CreateTokenSchema = z
     expiresAt: z.iso.datetime({ offset: true }).optional(),
   })
   .openapi('CreateApiToken');
+
+/**
+ * Creates an API token for `userId` (default: the caller) with its audit entry; the secret is in
+ * the answer only (the API's 201 and the admin's result page), never stored or logged.
+ */
+export function createTokenAudited(
+  c: Context<AppEnv>,
+  input: { name: string; role?: Role | undefined; userId?: string | undefined; expiresAt?: Date | null },
+) {
+  const principal = c.var.principal!;
+  return c.var.deps.db.transaction().execute(async (tx) => {
+    const owner = input.userId ? await getUser(tx, input.userId) : principal.user;
+    const created = await createApiToken(tx, owner, {
+      name: input.name,
+      role: input.role,
+      expiresAt: input.expiresAt ?? null,
+    });
+    await audit(tx, principal, 'token.create', `token:${created.id}`, {
+      owner: owner.id,
+      role: created.role,
+    });
+    return { ...created, userId: owner.id };
+  });
+}
+
+export function revokeTokenAudited(c: Context<AppEnv>, id: string) {
+  return audited(c, (tx) => revokeApiToken(tx, c.var.deps.clock, c.var.principal!, id), {
+    action: 'token.revoke',
+    target: `token:${id}`,
+  });
+}
 
 export function tokenRoutes() {
   const app = new OpenAPIHono<AppEnv>();
@@ -89,20 +122,10 @@ export function tokenRoutes() {
       },
     }),
     async (c) => {
-      const input = c.req.valid('json');
-      const principal = c.var.principal!;
-      const result = await c.var.deps.db.transaction().execute(async (tx) => {
-        const owner = input.userId ? await getUser(tx, input.userId) : principal.user;
-        const created = await createApiToken(tx, owner, {
-          name: input.name,
-          role: input.role,
-          expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
-        });
-        await audit(tx, principal, 'token.create', `token:${created.id}`, {
-          owner: owner.id,
-          role: created.role,
-        });
-        return { ...created, userId: owner.id };
+      const { expiresAt, ...input } = c.req.valid('json');
+      const result = await createTokenAudited(c, {
+        ...input,
+        expiresAt: expiresAt ? new Date(expiresAt) : null,
       });
       return c.json({ id: result.id, token: result.token, role: result.role, userId: result.userId }, 201);
     },
@@ -119,11 +142,7 @@ export function tokenRoutes() {
       responses: { 204: { description: 'Revoked' } },
     }),
     async (c) => {
-      const { id } = c.req.valid('param');
-      await audited(c, (tx) => revokeApiToken(tx, c.var.deps.clock, c.var.principal!, id), {
-        action: 'token.revoke',
-        target: `token:${id}`,
-      });
+      await revokeTokenAudited(c, c.req.valid('param').id);
       return c.body(null, 204);
     },
   );

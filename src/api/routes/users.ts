@@ -1,5 +1,5 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { audit } from '../../domain/audit.js';
+import type { Context } from 'hono';
 import { createUser, getUser, listUsers, passwordSchema, updateUser } from '../../domain/users.js';
 import { audited } from '../audited.js';
 import type { AppEnv } from '../deps.js';
@@ -26,6 +26,25 @@ const UpdateUserSchema = z
   })
   .strict()
   .openapi('UpdateUser');
+
+/** Creates an account and its audit entry (the API and the admin's user form). */
+export function createUserAudited(c: Context<AppEnv>, input: Parameters<typeof createUser>[1]) {
+  return audited(c, (tx) => createUser(tx, input), {
+    action: 'user.create',
+    target: (created) => `user:${created.id}`,
+    details: (created) => ({ role: created.role }),
+  });
+}
+
+/** Changes an account and records it (never the password itself) in one transaction. */
+export function changeUser(c: Context<AppEnv>, id: string, changes: Parameters<typeof updateUser>[2]) {
+  const { password, ...logged } = changes;
+  return audited(c, (tx) => updateUser(tx, id, changes), {
+    action: 'user.update',
+    target: `user:${id}`,
+    details: { ...logged, passwordChanged: password !== undefined },
+  });
+}
 
 export function userRoutes() {
   const app = new OpenAPIHono<AppEnv>();
@@ -57,15 +76,7 @@ export function userRoutes() {
       request: { body: { required: true, content: { 'application/json': { schema: CreateUserSchema } } } },
       responses: { 201: { description: 'Created', content: { 'application/json': { schema: UserSchema } } } },
     }),
-    async (c) => {
-      const input = c.req.valid('json');
-      const user = await audited(c, (tx) => createUser(tx, input), {
-        action: 'user.create',
-        target: (created) => `user:${created.id}`,
-        details: (created) => ({ role: created.role }),
-      });
-      return c.json(userJson(user), 201);
-    },
+    async (c) => c.json(userJson(await createUserAudited(c, c.req.valid('json'))), 201),
   );
 
   app.openapi(
@@ -96,20 +107,7 @@ export function userRoutes() {
       },
       responses: { 200: { description: 'Updated', content: { 'application/json': { schema: UserSchema } } } },
     }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const changes = c.req.valid('json');
-      const user = await c.var.deps.db.transaction().execute(async (tx) => {
-        const updated = await updateUser(tx, id, changes);
-        const { password, ...logged } = changes;
-        await audit(tx, c.var.principal, 'user.update', `user:${id}`, {
-          ...logged,
-          passwordChanged: password !== undefined,
-        });
-        return updated;
-      });
-      return c.json(userJson(user), 200);
-    },
+    async (c) => c.json(userJson(await changeUser(c, c.req.valid('param').id, c.req.valid('json'))), 200),
   );
 
   return app;

@@ -5,7 +5,9 @@ import { dashboardPages } from './dashboard.js';
 import { linkedinAdminPages } from './linkedin.js';
 import { organisationPages } from './organisations.js';
 import { postPages } from './posts.js';
+import { tokenPages } from './tokens.js';
 import { topicPages } from './topics.js';
+import { userPages } from './users.js';
 
 /**
  * The editors' admin UI under /admin: server-rendered pages, one file per area beside this one.
@@ -16,6 +18,8 @@ export function adminUi() {
   app.route('/', authPages());
   app.route('/linkedin', linkedinAdminPages());
   app.route('/posts', postPages());
+  app.route('/users', userPages());
+  app.route('/tokens', tokenPages());
   app.route('/organisations', organisationPages());
   app.route('/topics', topicPages());
   app.route('/', dashboardPages());
