@@ -78,12 +78,15 @@ export function createApp(deps: AppDeps) {
     referrerPolicy: 'strict-origin-when-cross-origin',
   });
   // Stored email HTML is served under a stricter, sandboxing policy of its own (see web/admin/mailbox.tsx).
-  // Public document files set their own (see web/public/site.tsx serveFile).
-  app.use('*', (c, next) =>
-    OWN_SECURITY_HEADERS.test(c.req.path) || DOCUMENT_FILE_PATH.test(c.req.path)
-      ? next()
-      : defaultSecureHeaders(c, next),
-  );
+  // Public document files set their own (see web/public/site.tsx serveFile). Any other answer on
+  // those paths (a not-found or error page, a refusal) still gets the defaults.
+  app.use('*', async (c, next) => {
+    if (!OWN_SECURITY_HEADERS.test(c.req.path) && !DOCUMENT_FILE_PATH.test(c.req.path)) {
+      return defaultSecureHeaders(c, next);
+    }
+    await next();
+    if (!c.res.headers.has('content-security-policy')) await defaultSecureHeaders(c, async () => {});
+  });
   const defaultBodyLimit = bodyLimit({
     maxSize: deps.config.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     onError: (c) => problem(c, 413, 'Payload too large', 'The request body is too large.'),

@@ -477,6 +477,9 @@ export async function storePendingConnection(
 }
 
 export async function pendingConnection(db: DbOrTx, id: string, userId: string) {
+  const missing = new NotFound('This connection attempt is no longer open; connect again.');
+  // The id comes from a form field: anything but a bigint is no attempt of ours.
+  if (!/^\d{1,18}$/.test(id)) throw missing;
   const row = await db
     .selectFrom('linkedin_connections')
     .select(['id', 'organizations', 'created_at'])
@@ -484,7 +487,7 @@ export async function pendingConnection(db: DbOrTx, id: string, userId: string) 
     .where('status', '=', 'pending')
     .where('connected_by', '=', userId)
     .executeTakeFirst();
-  if (!row) throw new NotFound('This connection attempt is no longer open; connect again.');
+  if (!row) throw missing;
   return row;
 }
 

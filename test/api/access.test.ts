@@ -170,7 +170,10 @@ describe('sessions, login and CSRF', () => {
     );
     expect(withCsrf.status).toBe(201);
 
-    const logout = await ctx.app.request('/api/v1/auth/logout', { method: 'POST', headers: { cookie } });
+    const logout = await ctx.app.request('/api/v1/auth/logout', {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': csrfToken },
+    });
     expect(logout.status).toBe(204);
     expect((await ctx.app.request('/api/v1/auth/me', { headers: { cookie } })).status).toBe(401);
   });

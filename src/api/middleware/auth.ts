@@ -6,6 +6,7 @@ import { Forbidden, Unauthorized } from '../../domain/errors.js';
 import { roleAtLeast } from '../../domain/users.js';
 import { constantTimeEqual } from '../../infra/crypto.js';
 import type { AppEnv } from '../deps.js';
+import { parseFormBody } from '../forms.js';
 
 export const SESSION_COOKIE = 'tp_session';
 
@@ -47,7 +48,7 @@ export async function assertCsrf(c: Context<AppEnv>): Promise<void> {
   if (principal?.via !== 'session' || SAFE_METHODS.has(c.req.method)) return;
   let sent = c.req.header('x-csrf-token');
   if (sent === undefined && isFormRequest(c)) {
-    const field = (await c.req.parseBody())._csrf;
+    const field = (await parseFormBody(c))._csrf;
     sent = typeof field === 'string' ? field : undefined;
   }
   if (!sent || !principal.csrfToken || !constantTimeEqual(sent, principal.csrfToken)) {

@@ -7,7 +7,7 @@ import { hit } from '../../domain/rate-limits.js';
 import { authenticate, type PublicUser } from '../../domain/users.js';
 import { sha256 } from '../../infra/crypto.js';
 import type { AppEnv } from '../deps.js';
-import { SESSION_COOKIE } from '../middleware/auth.js';
+import { assertCsrf, SESSION_COOKIE } from '../middleware/auth.js';
 import { apiRoute } from '../openapi.js';
 
 export const UserSchema = z
@@ -112,10 +112,12 @@ export function authRoutes() {
       path: '/logout',
       access: 'public',
       tags: ['auth'],
-      summary: 'End the session',
+      summary: 'End the session (with the session, its CSRF token is needed too)',
       responses: { 204: { description: 'Logged out' } },
     }),
     async (c) => {
+      // Ending a session is a change made with it: a cross-site form must not log someone out.
+      await assertCsrf(c);
       await logOut(c);
       return c.body(null, 204);
     },

@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { AppEnv } from '../../api/deps.js';
+import { parseFormBody } from '../../api/forms.js';
 import { assertCsrf, isFormRequest } from '../../api/middleware/auth.js';
 import { logIn, logOut } from '../../api/routes/auth.js';
 import { completeSetup, isSetupTokenValid } from '../../domain/auth.js';
@@ -53,7 +54,7 @@ export function authPages() {
 
   app.post('/login', async (c) => {
     if (!isFormRequest(c)) return c.text('Send the login form.', 415);
-    const form = await c.req.parseBody();
+    const form = await parseFormBody(c);
     const cookie = getCookie(c, LOGIN_CSRF_COOKIE) ?? '';
     const csrf = randomToken();
     setCookie(c, LOGIN_CSRF_COOKIE, csrf, { httpOnly: true, sameSite: 'Strict', path: '/admin' });
@@ -132,7 +133,7 @@ export function authPages() {
     if (!isFormRequest(c)) return c.text('Send the setup form.', 415);
     const { db, clock } = c.var.deps;
     const token = c.req.param('token');
-    const form = await c.req.parseBody();
+    const form = await parseFormBody(c);
     const input = {
       email: field(form, 'email'),
       name: field(form, 'name'),

@@ -183,7 +183,7 @@ export function linkedinAdminPages() {
     return c.html(<ChooseOrganisation c={c} pendingId={pendingId} organizations={organizations} />);
   });
 
-  app.get('/choose/:id{[0-9]+}', async (c) => {
+  app.get('/choose/:id{[0-9]{1,18}}', async (c) => {
     const pending = await pendingConnection(c.var.deps.db, c.req.param('id'), c.var.principal!.user.id);
     return c.html(<ChooseOrganisation c={c} pendingId={pending.id} organizations={pending.organizations} />);
   });

@@ -40,7 +40,7 @@ export function mailboxPages() {
     );
   });
 
-  app.get('/:id{[0-9]+}', async (c) => {
+  app.get('/:id{[0-9]{1,18}}', async (c) => {
     const m = await getMailboxMessage(c.var.deps.db, c.req.param('id'));
     return c.html(
       <AdminPage c={c} title={m.subject}>
@@ -58,7 +58,7 @@ export function mailboxPages() {
   });
 
   // Served with a sandboxing CSP: the message's own HTML must not run script in our origin.
-  app.get('/:id{[0-9]+}/html', async (c) => {
+  app.get('/:id{[0-9]{1,18}}/html', async (c) => {
     const m = await getMailboxMessage(c.var.deps.db, c.req.param('id'));
     return c.body(m.html, 200, {
       'content-type': 'text/html; charset=utf-8',

@@ -258,17 +258,17 @@ export function postPages() {
     return c.redirect('/admin/posts?ok=requeued', 303);
   });
 
-  app.get('/:id{[0-9]+}', async (c) => {
+  app.get('/:id{[0-9]{1,18}}', async (c) => {
     const post = await getPost(c.var.deps.db, c.req.param('id'));
     return c.html(await detailPage(c, post, {}));
   });
 
-  app.get('/:id{[0-9]+}/edit', editorOnly, async (c) => {
+  app.get('/:id{[0-9]{1,18}}/edit', editorOnly, async (c) => {
     const post = await getPost(c.var.deps.db, c.req.param('id'));
     return c.html(<EditPage c={c} post={post} values={formValuesOf(post)} errors={{}} />);
   });
 
-  app.post('/:id{[0-9]+}/edit', editorOnly, async (c) => {
+  app.post('/:id{[0-9]{1,18}}/edit', editorOnly, async (c) => {
     const { db, clock } = c.var.deps;
     const post = await getPost(db, c.req.param('id'));
     const form = await readForm(c);
@@ -292,7 +292,7 @@ export function postPages() {
     return c.redirect(`/admin/posts/${post.id}?ok=updated`, 303);
   });
 
-  app.post('/:id{[0-9]+}/schedule', editorOnly, async (c) => {
+  app.post('/:id{[0-9]{1,18}}/schedule', editorOnly, async (c) => {
     const { db, clock } = c.var.deps;
     const id = c.req.param('id');
     const result = validateForm(ScheduleFormSchema, await readForm(c));
@@ -302,14 +302,14 @@ export function postPages() {
     );
   });
 
-  app.post('/:id{[0-9]+}/approve', editorOnly, (c) => {
+  app.post('/:id{[0-9]{1,18}}/approve', editorOnly, (c) => {
     const id = c.req.param('id');
     return changeAndShow(c, id, 'approved', (tx) =>
       approvePost(tx, c.var.principal!, id, c.var.deps.clock.now()),
     );
   });
 
-  app.post('/:id{[0-9]+}/cancel', editorOnly, (c) => {
+  app.post('/:id{[0-9]{1,18}}/cancel', editorOnly, (c) => {
     const id = c.req.param('id');
     return changeAndShow(c, id, 'cancelled', (tx) =>
       cancelPost(tx, c.var.principal!, id, c.var.deps.clock.now()),

@@ -1,8 +1,10 @@
 /** @jsxImportSource hono/jsx */
 import type { Context, MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { Child } from 'hono/jsx';
 import { z } from 'zod';
 import type { AppEnv } from '../../api/deps.js';
+import { parseFormBody } from '../../api/forms.js';
 import { assertCsrf } from '../../api/middleware/auth.js';
 import type { Role } from '../../db/schema.js';
 import { DomainError, Invalid } from '../../domain/errors.js';
@@ -393,7 +395,7 @@ export function domainFieldErrors(error: unknown): FieldErrors | null {
 
 /** The form body as plain values; repeated fields (checkbox groups) become arrays. */
 export async function readForm(c: Context<AppEnv>): Promise<Record<string, string | string[]>> {
-  const body = await c.req.parseBody({ all: true });
+  const body = await parseFormBody(c, { all: true });
   const values: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(body)) {
     if (key === '_csrf') continue;
@@ -470,6 +472,11 @@ export function ErrorPage(props: { c: Context<AppEnv>; status: number; message: 
 export function adminErrorPage(error: Error, c: Context<AppEnv>) {
   if (error instanceof DomainError) {
     return c.html(<ErrorPage c={c} status={error.status} message={error.message} />, error.status);
+  }
+  // A request that could not be read (a broken form body, too large): the client's mistake, not ours.
+  if (error instanceof HTTPException && error.status < 500) {
+    const message = 'Dit verzoek kon niet worden gelezen. Laad de pagina opnieuw en probeer het nog eens.';
+    return c.html(<ErrorPage c={c} status={error.status} message={message} />, error.status);
   }
   c.var.logger.error({ err: error }, 'unhandled error in admin page');
   return c.html(

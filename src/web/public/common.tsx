@@ -56,7 +56,8 @@ export function isFormPost(c: PublicContext): boolean {
 /** A form body as strings (repeated fields as arrays); files and unreadable bodies are ignored. */
 export async function formFields(c: PublicContext): Promise<Record<string, string | string[]>> {
   if (!isFormPost(c)) return {};
-  const body = await c.req.parseBody({ all: true });
+  // A body that does not match its content type reads as no fields: the token in the path is what counts.
+  const body = await c.req.parseBody({ all: true }).catch(() => ({}));
   const fields: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(body)) {
     if (typeof value === 'string') fields[name] = value;

@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 
+import { parseFormBody } from '../../api/forms.js';
 import { problem } from '../../api/problem.js';
 import type { Locale } from '../../db/schema.js';
 import { currentConsentText } from '../../domain/consent.js';
@@ -418,7 +419,7 @@ export async function handleSignup(c: PublicContext) {
       return problem(c, 400, 'Bad request', pageStrings('nl').errors.badJson);
     }
   } else {
-    const form = await c.req.parseBody({ all: true });
+    const form = await parseFormBody(c, { all: true });
     body = form as Record<string, unknown>;
   }
   const raw = readSignup(body);
