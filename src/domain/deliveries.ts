@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection.js';
-import type { Locale } from '../db/schema.js';
+import type { EditionStatus, Locale } from '../db/schema.js';
 import type { Principal } from './auth.js';
 import { EDITION_BATCHES_QUEUE, EDITIONS_QUEUE, type EditionView, getEdition } from './editions.js';
 import { Conflict } from './errors.js';
@@ -315,6 +315,11 @@ export async function pauseForQuota(tx: DbOrTx, editionId: string, reason: strin
     .execute();
 }
 
+/** Whether "resend to failed only" applies: the send is over (sent, or failed as a whole). */
+export function canResendFailed(status: EditionStatus): boolean {
+  return status === 'sent' || status === 'failed';
+}
+
 /** "Resend to failed only": failed deliveries get new batches and the edition sends again. */
 export async function resendFailed(
   tx: DbOrTx,
@@ -323,7 +328,7 @@ export async function resendFailed(
   now: Date,
 ): Promise<number> {
   const edition = await getEdition(tx, editionId, { forUpdate: true });
-  if (edition.status !== 'sent' && edition.status !== 'failed') {
+  if (!canResendFailed(edition.status)) {
     throw new Conflict(
       `Only a sent or failed edition can resend its failed deliveries (this one is ${edition.status}).`,
     );

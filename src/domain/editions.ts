@@ -44,6 +44,23 @@ export type EditionAction = keyof typeof TRANSITIONS;
 
 const EDITABLE: EditionStatus[] = ['draft', 'in_review', 'approved', 'scheduled'];
 
+/** Whether the content can still be edited (an approved or scheduled edition then goes back to draft). */
+export function isEditable(status: EditionStatus): boolean {
+  return EDITABLE.includes(status);
+}
+
+/** The life-cycle actions an edition in `status` allows, e.g. to show only the buttons that can work. */
+export function editionActions(status: EditionStatus): EditionAction[] {
+  return (Object.keys(TRANSITIONS) as EditionAction[]).filter((action) =>
+    TRANSITIONS[action]!.from.includes(status),
+  );
+}
+
+/** Only drafts and cancelled editions that never went out can be deleted. */
+export function isDeletable(edition: Pick<Edition, 'status' | 'sending_started_at'>): boolean {
+  return ['draft', 'in_review', 'cancelled'].includes(edition.status) && !edition.sending_started_at;
+}
+
 export async function getEdition(
   db: DbOrTx,
   id: string,
@@ -185,7 +202,7 @@ export async function updateEdition(
   changes: Partial<EditionInput>,
 ): Promise<EditionView> {
   const edition = await getEdition(tx, id, { forUpdate: true });
-  if (!EDITABLE.includes(edition.status)) {
+  if (!isEditable(edition.status)) {
     throw new Conflict(`An edition that is ${edition.status} can no longer be edited.`);
   }
   if (changes.slug) await assertSlugFree(tx, changes.slug, id);
@@ -223,7 +240,7 @@ export async function updateEdition(
 
 export async function deleteEdition(tx: DbOrTx, id: string): Promise<void> {
   const edition = await getEdition(tx, id, { forUpdate: true });
-  if (!['draft', 'in_review', 'cancelled'].includes(edition.status) || edition.sending_started_at) {
+  if (!isDeletable(edition)) {
     throw new Conflict('Only drafts and cancelled editions that never went out can be deleted.');
   }
   await tx.deleteFrom('editions').where('id', '=', id).execute();
