@@ -14,6 +14,8 @@ export interface RelayOptions {
   clock: Clock;
   logger: Logger;
   sweepIntervalMs?: number;
+  /** How soon after a drain that found rows to drain once more (see followUp). */
+  followUpMs?: number;
   batchSize?: number;
   /** Test hook: runs after jobs were added to Redis and before the rows are marked relayed. */
   afterEnqueue?: (jobIds: string[]) => Promise<void> | void;
@@ -28,6 +30,7 @@ export class OutboxRelay {
   private listener: pg.Client | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  private followUpTimer: NodeJS.Timeout | null = null;
   private draining: Promise<void> | null = null;
   private drainAgain = false;
   private stopped = false;
@@ -45,6 +48,7 @@ export class OutboxRelay {
     this.stopped = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.followUpTimer) clearTimeout(this.followUpTimer);
     await this.draining?.catch(() => undefined);
     await this.listener?.end().catch(() => undefined);
     this.listener = null;
@@ -58,7 +62,9 @@ export class OutboxRelay {
       return;
     }
     this.draining = this.drainAll()
-      .then(() => undefined)
+      .then((relayed) => {
+        if (relayed > 0) this.followUp();
+      })
       .catch((error) =>
         this.options.logger.warn(
           { err: errorMessage(error) },
@@ -72,6 +78,19 @@ export class OutboxRelay {
           this.trigger();
         }
       });
+  }
+
+  /**
+   * Of transactions committing at the same moment only one sends the notification (migration
+   * 0033_outbox_notify_once); the others may commit just after this drain read the table. One
+   * more drain shortly after every drain that found rows picks them up without waiting for the sweep.
+   */
+  private followUp(): void {
+    if (this.stopped || this.followUpTimer) return;
+    this.followUpTimer = setTimeout(() => {
+      this.followUpTimer = null;
+      this.trigger();
+    }, this.options.followUpMs ?? 100);
   }
 
   /** Relays until no pending row is left; returns how many rows were relayed. */

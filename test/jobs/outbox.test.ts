@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueEmail } from '../../src/domain/emails.js';
 import { connectRedis, createQueues, type Queues, type RedisConnections } from '../../src/jobs/queues.js';
@@ -142,6 +143,65 @@ describe('outbox relay', () => {
       .where('to_address', '=', 'teruggedraaid@voorbeeld.test')
       .execute();
     expect(rows).toHaveLength(0);
+  });
+
+  it('a commit while another transaction is sending the notification sends none itself', async () => {
+    const listener = new pg.Client({ connectionString: ctx.databaseUrl });
+    const notifications: string[] = [];
+    listener.on('notification', (message) => notifications.push(message.channel));
+    await listener.connect();
+    const notifier = new pg.Client({ connectionString: ctx.databaseUrl });
+    await notifier.connect();
+    try {
+      await listener.query('LISTEN outbox');
+      await listener.query('LISTEN test_marker');
+      // Stands in for a transaction that is committing with the notification right now.
+      await notifier.query(`select pg_advisory_lock(hashtext('thuispost-outbox-notify'))`);
+      await queueTestEmail('naast-een-ander@voorbeeld.test');
+      await notifier.query(`select pg_advisory_unlock(hashtext('thuispost-outbox-notify'))`);
+      await queueTestEmail('daarna@voorbeeld.test');
+      await sql`select pg_notify('test_marker', '')`.execute(ctx.db);
+      // Notifications arrive in commit order: once the marker is in, every earlier one is too.
+      await waitFor(async () => (notifications.includes('test_marker') ? true : undefined), 'the marker');
+      expect(notifications).toEqual(['outbox', 'test_marker']);
+    } finally {
+      await notifier.end();
+      await listener.end();
+    }
+  });
+
+  it('relays a row that was committed without a notification right after the drain before it', async () => {
+    const relay = new OutboxRelay({
+      db: ctx.db,
+      databaseUrl: ctx.databaseUrl,
+      queues,
+      clock: systemClock,
+      logger: ctx.deps.logger,
+      // No sweep during the test: only a notification or the follow-up drain can relay the row.
+      sweepIntervalMs: 3_600_000,
+      followUpMs: 2_000,
+    });
+    const notifier = new pg.Client({ connectionString: ctx.databaseUrl });
+    await notifier.connect();
+    const relayedAt = (emailId: string) => async () =>
+      (
+        await ctx.db
+          .selectFrom('outbox')
+          .select('relayed_at')
+          .where('job_id', '=', `email-${emailId}`)
+          .executeTakeFirst()
+      )?.relayed_at ?? undefined;
+    await relay.start();
+    try {
+      const first = await queueTestEmail('met-bericht@voorbeeld.test');
+      await waitFor(relayedAt(first), 'the notified row to be relayed');
+      await notifier.query(`select pg_advisory_lock(hashtext('thuispost-outbox-notify'))`);
+      const second = await queueTestEmail('zonder-bericht@voorbeeld.test');
+      await waitFor(relayedAt(second), 'the row committed without a notification to be relayed');
+    } finally {
+      await notifier.end();
+      await relay.stop();
+    }
   });
 
   it('two relays racing relay each row once', async () => {
