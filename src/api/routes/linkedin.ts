@@ -328,7 +328,7 @@ export function linkedinRoutes() {
       access: 'admin',
       tags: ['linkedin'],
       summary:
-        'Send the posts held for a refused token again (after fixing LINKEDIN_ACCESS_TOKEN; reconnecting does this by itself)',
+        'Send the posts held for a refused token again now, trying a refused LINKEDIN_ACCESS_TOKEN once more (reconnecting, or restarting with a new LINKEDIN_ACCESS_TOKEN, does this by itself)',
       responses: {
         200: { description: 'Requeued', content: jsonContent(z.object({ requeued: z.number().int() })) },
       },
