@@ -5,7 +5,7 @@ const jsonStringContent = (value: string) => JSON.stringify(value).slice(1, -1);
 
 /** A shared text's parts, JSON-escaped and UTF-8 encoded once per batch. */
 interface EncodedGappedText {
-  parts: Blob[];
+  parts: Buffer[];
   slots: readonly string[];
 }
 
@@ -17,7 +17,7 @@ interface EncodedContent {
 }
 
 function encodeGappedText(text: GappedText): EncodedGappedText {
-  return { parts: text.parts.map((part) => new Blob([jsonStringContent(part)])), slots: text.slots };
+  return { parts: text.parts.map((part) => Buffer.from(jsonStringContent(part))), slots: text.slots };
 }
 
 function encodeContent(content: SharedEmailContent): EncodedContent {
@@ -29,32 +29,48 @@ function encodeContent(content: SharedEmailContent): EncodedContent {
   };
 }
 
+/** A request body as the pieces to write one after the other. */
+export interface PiecedBody {
+  pieces: (string | Buffer)[];
+  byteLength: number;
+}
+
 /**
  * The body of `POST /emails/batch`, byte for byte what the Resend SDK's `batch.send` would post
  * for the same emails filled in (its keys, in its order: from, headers, html, subject, text, to),
  * but assembled instead of serialised: the large shared parts of each language are JSON-escaped
- * once per batch and referenced by the resulting Blob (Node keeps Blob parts by reference), and
- * per recipient only the small gap values are escaped. The SDK would build ~100 personalised
- * 30 KB strings per batch, then one string of all of them, then its UTF-8 copy; that garbage, not
- * the network, was what limited a send (see the README, Performance).
+ * and encoded once per batch and every email refers to the same Buffers; per recipient only the
+ * small gap values are escaped. Written with one writev (see http-post.ts), the body is never
+ * copied into one piece. The SDK would build ~100 personalised 30 KB strings per batch, then one
+ * string of all of them, then its UTF-8 copy: that garbage, not the network, limited a send.
  *
  * JSON.stringify escapes character by character, so escaping the pieces separately gives the
  * bytes of escaping their concatenation, except where a piece would end in the first half of a
  * surrogate pair and the next begin with the second: the parts end and begin with the ASCII of
  * the markup around a marker, and a greeting's name sits between ASCII words, so that never
- * happens (the property test in test/providers/resend-batch-body.test.ts covers lone surrogates).
+ * happens (test/providers/resend-batch-body.test.ts checks both, lone surrogates included).
  */
-export function resendBatchBody(emails: readonly BatchEmail[]): Blob {
+export function resendBatchBody(emails: readonly BatchEmail[]): PiecedBody {
   const encoded = new Map<SharedEmailContent, EncodedContent>();
-  const pieces: (string | Blob)[] = [];
-  // Small strings between the shared parts are joined, so the Blob holds few, larger pieces.
+  const pieces: (string | Buffer)[] = [];
+  let byteLength = 0;
+  // Small strings between the shared parts are joined: fewer, larger pieces to write.
   let pending = '[';
+  const flush = () => {
+    if (!pending) return;
+    pieces.push(pending);
+    byteLength += Buffer.byteLength(pending);
+    pending = '';
+  };
   const appendGapped = (text: EncodedGappedText, values: Readonly<Record<string, string>>) => {
     text.parts.forEach((part, index) => {
-      if (pending) pieces.push(pending);
-      pieces.push(part);
+      if (part.length > 0) {
+        flush();
+        pieces.push(part);
+        byteLength += part.length;
+      }
       const slot = text.slots[index];
-      pending = slot === undefined ? '' : jsonStringContent(gapValue(values, slot));
+      if (slot !== undefined) pending += jsonStringContent(gapValue(values, slot));
     });
   };
   emails.forEach((email, index) => {
@@ -71,6 +87,7 @@ export function resendBatchBody(emails: readonly BatchEmail[]): Blob {
     appendGapped(content.text, email.textValues);
     pending += `","to":${JSON.stringify(email.to)}}`;
   });
-  pieces.push(`${pending}]`);
-  return new Blob(pieces);
+  pending += ']';
+  flush();
+  return { pieces, byteLength };
 }

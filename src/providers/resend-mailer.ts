@@ -1,4 +1,5 @@
 import { Resend } from 'resend';
+import { type PostAnswer, postPieces } from './http-post.js';
 import {
   assertSafeHeaders,
   type BatchEmail,
@@ -44,6 +45,45 @@ export function classifyResendError(error: ResendError, headers: Record<string, 
   return new MailerError(message, 'permanent', status);
 }
 
+/** A provider that has not answered a batch within this is treated like a dropped connection. */
+const REQUEST_TIMEOUT_MS = 120_000;
+
+type SdkAnswer<T> =
+  | { data: T; error: null; headers: Record<string, string> | null }
+  | { data: null; error: ResendError; headers: Record<string, string> | null };
+
+/** An HTTP answer as the SDK's `fetchRequest` shapes it: data, or its error object, and the headers. */
+async function answerOf<T>(posted: Promise<PostAnswer>): Promise<SdkAnswer<T>> {
+  let answer: PostAnswer;
+  try {
+    answer = await posted;
+  } catch (failure) {
+    return {
+      data: null,
+      error: { name: 'application_error', statusCode: null, message: (failure as Error).message },
+      headers: null,
+    };
+  }
+  const { status, headers, body } = answer;
+  const ok = status >= 200 && status < 300;
+  let parsed: unknown = null;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    // An answer that is not JSON is handled below like the SDK handles it.
+  }
+  if (typeof parsed !== 'object' || parsed === null) {
+    return {
+      data: null,
+      error: { name: 'application_error', statusCode: ok ? null : status, message: 'unreadable answer' },
+      headers,
+    };
+  }
+  return ok
+    ? { data: parsed as T, error: null, headers }
+    : { data: null, error: parsed as ResendError, headers };
+}
+
 function toResendPayload(email: OutgoingEmail) {
   assertSafeHeaders(email);
   return {
@@ -76,10 +116,12 @@ export class ResendMailer implements Mailer {
   }
 
   /**
-   * Posts the batch body assembled by resendBatchBody() through the SDK's own transport
-   * (`fetchRequest`: its base URL, fetch, and error and header handling), with the headers its
-   * `batch.send` sets. Not `batch.send` itself: that serialises whole personalised messages, and
-   * on the send's hot path that cost most of the time and memory (see resend-batch-body.ts).
+   * The hot path of a send. The body is assembled by resendBatchBody(), byte for byte what the
+   * SDK's `batch.send` would post, and written by postPieces() with the headers the SDK sets
+   * (its key, user agent and base URL, so RESEND_BASE_URL and RESEND_USER_AGENT still apply).
+   * Not `batch.send` itself: it serialises ~100 whole personalised messages per request, and that
+   * cost most of a send's CPU time and memory (README, Performance). Answers are read the way
+   * the SDK reads them (answerOf), so errors are classified as for every other call.
    */
   async sendBatch(emails: BatchEmail[], options: SendOptions): Promise<{ ids: string[] }> {
     if (emails.length === 0) return { ids: [] };
@@ -94,19 +136,19 @@ export class ResendMailer implements Mailer {
         ...(email.headers ? { headers: email.headers } : {}),
       });
     }
-    const { data, error, headers } = await this.client.fetchRequest<{ data: { id: string }[] }>(
-      '/emails/batch',
-      {
-        method: 'POST',
-        body: resendBatchBody(emails),
-        headers: {
+    const { data, error, headers } = await answerOf<{ data: { id: string }[] }>(
+      postPieces(
+        new URL(`${this.client.baseUrl}/emails/batch`),
+        {
           Authorization: `Bearer ${this.client.key}`,
           'User-Agent': this.client.userAgent,
           'Content-Type': 'application/json',
           'Idempotency-Key': options.idempotencyKey,
           'x-batch-validation': 'strict',
         },
-      },
+        resendBatchBody(emails),
+        REQUEST_TIMEOUT_MS,
+      ),
     );
     if (error || !data) throw classifyResendError(error ?? { message: 'empty answer' }, headers);
     const ids = data.data.map((item) => item.id);
