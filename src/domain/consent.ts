@@ -1,6 +1,6 @@
 import type { DbOrTx } from '../db/connection.js';
 import type { ConsentKind, LawfulBasis } from '../db/schema.js';
-import { Invalid } from './errors.js';
+import type { FieldError } from './errors.js';
 
 /** Where a consent event came from, as evidence: a form URL, an import id, an API token id. */
 export interface ConsentEvidence {
@@ -66,18 +66,8 @@ export async function currentConsentText(db: DbOrTx) {
     .executeTakeFirstOrThrow();
 }
 
-export async function assertConsentVersion(db: DbOrTx, version: string): Promise<void> {
-  const text = await db
-    .selectFrom('consent_texts')
-    .select('version')
-    .where('version', '=', version)
-    .executeTakeFirst();
-  if (!text) {
-    throw new Invalid('The consent text version is unknown.', [
-      {
-        field: 'consentVersion',
-        message: 'Onbekende versie van de toestemmingstekst; herlaad het formulier.',
-      },
-    ]);
-  }
-}
+/** The field error for a consent text version that does not exist (any more). */
+export const UNKNOWN_CONSENT_VERSION_FIELD: FieldError = {
+  field: 'consentVersion',
+  message: 'Onbekende versie van de toestemmingstekst; herlaad het formulier.',
+};

@@ -1,11 +1,11 @@
 import { sql } from 'kysely';
-import type { DbOrTx } from '../db/connection.js';
+import { type DbOrTx, prepared } from '../db/connection.js';
 import type { LawfulBasis, Locale, Subscriber, SubscriberSource } from '../db/schema.js';
 import type { Clock } from '../providers/clock.js';
-import { assertConsentVersion, type ConsentEvidence, recordConsent } from './consent.js';
-import { normaliseEmail } from './email-address.js';
-import { queueSubscriberEmail } from './emails.js';
-import { Invalid, NotFound } from './errors.js';
+import { type ConsentEvidence, recordConsent, UNKNOWN_CONSENT_VERSION_FIELD } from './consent.js';
+import { emailHash, normaliseEmail } from './email-address.js';
+import { queueSubscriberEmail, TRANSACTIONAL_EMAIL_QUEUE } from './emails.js';
+import { type FieldError, Invalid, NotFound } from './errors.js';
 import { LIFTED_BY_CONFIRMATION, liftSuppression, suppress, suppressionOf } from './suppressions.js';
 
 /** At most one confirmation (or "already subscribed") email per address per 10 minutes. */
@@ -18,6 +18,20 @@ export function parseEmailOrThrow(input: string, field = 'email'): string {
   return result.email;
 }
 
+/** Topic references as typed by people or programs: slugs and ids, trimmed, lower-cased, once each. */
+function topicRefs(refs: string[]) {
+  const all = [...new Set(refs.map((ref) => ref.trim().toLowerCase()))];
+  // At most 18 digits fits a bigint; a longer number would make Postgres fail the whole query.
+  const isId = (ref: string) => /^\d{1,18}$/.test(ref);
+  return { all, ids: all.filter(isId), slugs: all.filter((ref) => !isId(ref)) };
+}
+
+function unknownTopicsField(field: string, unknown: string[]): FieldError {
+  return { field, message: `Onbekend onderwerp: ${unknown.join(', ')}.` };
+}
+
+const NO_TOPIC_FIELD: FieldError = { field: 'topics', message: 'Kies minstens één onderwerp.' };
+
 /**
  * Topic ids for slugs or ids; unknown or archived ones are a field error, not silently dropped.
  * `publicOnly`: only the topics offered to the public (the signup form), not internal ones.
@@ -29,11 +43,7 @@ export async function resolveTopics(
   options: { publicOnly?: boolean } = {},
 ): Promise<string[]> {
   if (refs.length === 0) return [];
-  const unique = [...new Set(refs.map((ref) => ref.trim().toLowerCase()))];
-  // At most 18 digits fits a bigint; a longer number would make Postgres fail the whole query.
-  const isId = (ref: string) => /^\d{1,18}$/.test(ref);
-  const ids = unique.filter(isId);
-  const slugs = unique.filter((ref) => !isId(ref));
+  const { all, ids, slugs } = topicRefs(refs);
   const rows = await db
     .selectFrom('topics')
     .select(['id', 'slug'])
@@ -47,10 +57,8 @@ export async function resolveTopics(
     })
     .execute();
   const known = new Set(rows.flatMap((row) => [row.id, row.slug]));
-  const unknown = unique.filter((ref) => !known.has(ref));
-  if (unknown.length > 0) {
-    throw new Invalid('Unknown topic.', [{ field, message: `Onbekend onderwerp: ${unknown.join(', ')}.` }]);
-  }
+  const unknown = all.filter((ref) => !known.has(ref));
+  if (unknown.length > 0) throw new Invalid('Unknown topic.', [unknownTopicsField(field, unknown)]);
   return [...new Set(rows.map((row) => row.id))];
 }
 
@@ -91,89 +99,112 @@ export type SignupOutcome = 'confirmation-sent' | 'already-subscribed-sent' | 't
 
 /**
  * Public double opt-in signup. Whatever the address's state, the caller answers the same
- * (no enumeration); the outcome is only for logs and tests. Run inside one transaction.
+ * (no enumeration); the outcome is only for logs and tests.
+ *
+ * One statement (a prepared one: planning these CTEs costs more than running them), so one
+ * round trip and one commit, as durable as any other. It checks the topics (public, not
+ * archived), the consent text version and the suppression list; then an upsert on the address
+ * both creates and locks: a concurrent signup for the same address waits for this one and then
+ * finds it throttled. An active subscriber gets an "already subscribed" email; any other state
+ * becomes pending again, with the chosen topics, a consent event and a confirmation email. At
+ * most one of those emails per address per CONFIRMATION_INTERVAL_MS.
  */
 export async function signUp(
-  tx: DbOrTx,
+  db: DbOrTx,
   clock: Clock,
   input: SignupInput,
   evidence: ConsentEvidence,
 ): Promise<SignupOutcome> {
   const email = parseEmailOrThrow(input.email);
-  await assertConsentVersion(tx, input.consentVersion);
-  const topicIds = await resolveTopics(tx, input.topics, 'topics', { publicOnly: true });
-  if (topicIds.length === 0)
-    throw new Invalid('Choose at least one topic.', [
-      { field: 'topics', message: 'Kies minstens één onderwerp.' },
-    ]);
-
-  const suppression = await suppressionOf(tx, email);
-  if (suppression && !LIFTED_BY_CONFIRMATION.includes(suppression)) return 'suppressed';
-
-  // Serialise concurrent signups for the same address (the row may not exist yet).
-  await sql`select pg_advisory_xact_lock(hashtext(${`signup:${email}`}))`.execute(tx);
+  const refs = topicRefs(input.topics);
   const now = clock.now();
-  const existing = await tx
-    .selectFrom('subscribers')
-    .selectAll()
-    .where('email', '=', email)
-    .executeTakeFirst();
-  const throttled = (s: Subscriber) =>
-    s.confirmation_sent_at !== null &&
-    now.getTime() - s.confirmation_sent_at.getTime() < CONFIRMATION_INTERVAL_MS;
-
-  if (existing?.status === 'active') {
-    if (throttled(existing)) return 'throttled';
-    const count = existing.confirmation_count + 1;
-    await tx
-      .updateTable('subscribers')
-      .set({ confirmation_sent_at: now, confirmation_count: count })
-      .where('id', '=', existing.id)
-      .execute();
-    await queueSubscriberEmail(tx, 'already-subscribed', existing.id, count);
-    return 'already-subscribed-sent';
-  }
-  // Whatever the status (pending, unsubscribed, …): at most one confirmation per interval.
-  if (existing && throttled(existing)) return 'throttled';
-
-  let subscriber: Subscriber;
-  if (existing) {
-    subscriber = await tx
-      .updateTable('subscribers')
-      .set({
-        status: 'pending',
-        locale: input.locale,
-        name: input.name ?? existing.name,
-        updated_at: now,
-        confirmation_sent_at: now,
-        confirmation_count: existing.confirmation_count + 1,
-      })
-      .where('id', '=', existing.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-  } else {
-    subscriber = await tx
-      .insertInto('subscribers')
-      .values({
-        email,
-        name: input.name ?? null,
-        locale: input.locale,
-        status: 'pending',
-        source: 'form',
-        confirmation_sent_at: now,
-        confirmation_count: 1,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-  }
-  await setSubscriptions(tx, subscriber.id, topicIds);
-  await recordConsent(tx, subscriber.id, 'given', evidence, {
-    consentVersion: input.consentVersion,
-    lawfulBasis: 'consent',
-    details: { topics: topicIds, locale: input.locale },
-  });
-  await queueSubscriberEmail(tx, 'confirmation', subscriber.id, subscriber.confirmation_count);
-  return 'confirmation-sent';
+  const { rows } = await sql<{
+    unknown_topics: string[];
+    version_known: boolean;
+    suppressed: boolean;
+    status: 'pending' | 'active' | null;
+  }>`${prepared('signup')}
+    with topic as (
+      select id, slug from topics
+      where archived_at is null and public
+        and (slug = any(${refs.slugs}::text[]) or id = any(${refs.ids}::bigint[]))
+    ),
+    unknown_topic as (
+      select ref from unnest(${refs.all}::text[]) ref
+      where ref not in (select slug from topic union all select id::text from topic)
+    ),
+    checks as (
+      select
+        exists (select from consent_texts where version = ${input.consentVersion}) as version_known,
+        exists (
+          select from suppressions
+          where email_hash = ${emailHash(email)} and reason <> all(${LIFTED_BY_CONFIRMATION}::text[])
+        ) as suppressed
+    ),
+    signed as (
+      insert into subscribers as s (email, name, locale, status, source, confirmation_sent_at, confirmation_count)
+      select ${email}, ${input.name ?? null}::text, ${input.locale}, 'pending', 'form', ${now}::timestamptz, 1
+      from checks
+      where checks.version_known and not checks.suppressed
+        and exists (select from topic) and not exists (select from unknown_topic)
+      on conflict (lower(email)) do update set
+        status = case when s.status = 'active' then s.status else 'pending' end,
+        locale = case when s.status = 'active' then s.locale else excluded.locale end,
+        name = case when s.status = 'active' then s.name else coalesce(excluded.name, s.name) end,
+        updated_at = case when s.status = 'active' then s.updated_at else excluded.confirmation_sent_at end,
+        confirmation_sent_at = excluded.confirmation_sent_at,
+        confirmation_count = s.confirmation_count + 1
+      where s.confirmation_sent_at is null
+        or s.confirmation_sent_at <= excluded.confirmation_sent_at - ${CONFIRMATION_INTERVAL_MS} * interval '1 millisecond'
+      returning id, status, confirmation_count
+    ),
+    pending as (select id from signed where status = 'pending'),
+    left_topics as (
+      delete from subscriptions
+      where subscriber_id in (select id from pending) and topic_id not in (select id from topic)
+    ),
+    subscribed as (
+      insert into subscriptions (subscriber_id, topic_id)
+      select pending.id, topic.id from pending, topic
+      on conflict do nothing
+    ),
+    consent as (
+      insert into consent_events (subscriber_id, kind, consent_version, lawful_basis, source, details, ip_hash, user_agent)
+      select id, 'given', ${input.consentVersion}, 'consent', ${evidence.source.slice(0, 500)},
+        jsonb_build_object(
+          'topics', (select jsonb_agg(id::text order by id) from topic),
+          'locale', ${input.locale}::text
+        ),
+        ${evidence.ipHash ?? null}::text, ${evidence.userAgent?.slice(0, 300) ?? null}::text
+      from pending
+    ),
+    -- The job id as queueSubscriberEmail makes it: <kind>-<subscriber id>-<n-th confirmation email>.
+    queued as (
+      insert into outbox (queue, job_name, job_id, payload)
+      select ${TRANSACTIONAL_EMAIL_QUEUE}, 'send-' || kind, kind || '-' || id || '-' || confirmation_count,
+        jsonb_build_object('subscriberId', id::text)
+      from (
+        select id, confirmation_count,
+          case when status = 'active' then 'already-subscribed' else 'confirmation' end as kind
+        from signed
+      ) sent
+      on conflict (job_id) do nothing
+    )
+    select
+      array(select ref from unknown_topic order by ref) as unknown_topics,
+      version_known,
+      suppressed,
+      (select status from signed) as status
+    from checks`.execute(db);
+  const outcome = rows[0]!;
+  const fields: FieldError[] = [];
+  if (outcome.unknown_topics.length > 0) fields.push(unknownTopicsField('topics', outcome.unknown_topics));
+  else if (refs.all.length === 0) fields.push(NO_TOPIC_FIELD);
+  if (!outcome.version_known) fields.push(UNKNOWN_CONSENT_VERSION_FIELD);
+  if (fields.length > 0) throw new Invalid('The signup is not valid.', fields);
+  if (outcome.suppressed) return 'suppressed';
+  if (outcome.status === null) return 'throttled';
+  return outcome.status === 'active' ? 'already-subscribed-sent' : 'confirmation-sent';
 }
 
 /** Confirms a pending signup (POST from the confirmation page). Idempotent. */

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Invalid } from '../../src/domain/errors.js';
 import {
@@ -8,6 +9,7 @@ import {
   unsubscribe,
   updatePreferences,
 } from '../../src/domain/subscribers.js';
+import { suppress } from '../../src/domain/suppressions.js';
 import { createTestContext, TestClock, type TestContext } from '../helpers/context.js';
 
 let ctx: TestContext;
@@ -29,6 +31,15 @@ async function idOf(email: string) {
   return (
     await ctx.db.selectFrom('subscribers').select('id').where('email', '=', email).executeTakeFirstOrThrow()
   ).id;
+}
+
+async function isStored(email: string) {
+  const row = await ctx.db
+    .selectFrom('subscribers')
+    .select('id')
+    .where('email', '=', email)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 async function confirmationJobs(id: string) {
@@ -134,5 +145,111 @@ describe('subscriber rules (fixes)', () => {
     await ctx.db.transaction().execute((t) => confirmSubscription(t, clock, id, evidence));
     clock.advance(11 * 60 * 1000);
     expect(await resend()).toBe('not-pending');
+  });
+
+  it('concurrent signups for one new address store one subscriber, one consent event, one email', async () => {
+    const outcomes = await Promise.all(Array.from({ length: 8 }, () => signup('tegelijk@voorbeeld.test')));
+    expect(outcomes.filter((outcome) => outcome === 'confirmation-sent')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome === 'throttled')).toHaveLength(7);
+    const id = await idOf('tegelijk@voorbeeld.test');
+    expect(await countEvents(id)).toBe(1);
+    expect((await confirmationJobs(id)).map((job) => job.job_id)).toEqual([`confirmation-${id}-1`]);
+  });
+
+  it('a signup with the local part in other capitals reaches the same subscriber', async () => {
+    expect(await signup('Hoofdletters@voorbeeld.test')).toBe('confirmation-sent');
+    clock.advance(11 * 60 * 1000);
+    expect(await signup('hoofdletters@voorbeeld.test')).toBe('confirmation-sent');
+    const rows = await ctx.db
+      .selectFrom('subscribers')
+      .select(['id', 'email', 'confirmation_count'])
+      .where(sql<boolean>`lower(email) = 'hoofdletters@voorbeeld.test'`)
+      .execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.confirmation_count).toBe(2);
+  });
+
+  it('signing up again: pending takes the new topics and locale, active keeps its own', async () => {
+    const topicsOf = async (id: string) =>
+      (
+        await ctx.db
+          .selectFrom('subscriptions')
+          .innerJoin('topics', 'topics.id', 'subscriptions.topic_id')
+          .select('topics.slug')
+          .where('subscriber_id', '=', id)
+          .orderBy('topics.slug')
+          .execute()
+      ).map((row) => row.slug);
+    const again = (email: string, topics: string[]) =>
+      signUp(
+        ctx.db,
+        clock,
+        { email, topics, locale: 'en', consentVersion: '2026-01', name: 'Anders' },
+        evidence,
+      );
+    expect(await signup('wacht-nog@voorbeeld.test', ['nieuwsbrief', 'artikelen'])).toBe('confirmation-sent');
+    expect(await signup('doet-mee@voorbeeld.test', ['nieuwsbrief', 'artikelen'])).toBe('confirmation-sent');
+    const pending = await idOf('wacht-nog@voorbeeld.test');
+    const active = await idOf('doet-mee@voorbeeld.test');
+    await ctx.db.transaction().execute((t) => confirmSubscription(t, clock, active, evidence));
+    clock.advance(11 * 60 * 1000);
+
+    expect(await again('wacht-nog@voorbeeld.test', ['documenten', 'artikelen'])).toBe('confirmation-sent');
+    expect(await again('doet-mee@voorbeeld.test', ['documenten'])).toBe('already-subscribed-sent');
+
+    expect(await topicsOf(pending)).toEqual(['artikelen', 'documenten']);
+    const row = (id: string) =>
+      ctx.db.selectFrom('subscribers').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    expect(await row(pending)).toMatchObject({
+      status: 'pending',
+      locale: 'en',
+      name: 'Anders',
+      confirmation_count: 2,
+    });
+    const given = await ctx.db
+      .selectFrom('consent_events')
+      .select(['kind', 'details', 'consent_version', 'lawful_basis'])
+      .where('subscriber_id', '=', pending)
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(given).toMatchObject({ kind: 'given', consent_version: '2026-01', lawful_basis: 'consent' });
+    expect((given.details as { topics: string[] }).topics).toHaveLength(2);
+
+    expect(await topicsOf(active)).toEqual(['artikelen', 'nieuwsbrief']);
+    expect(await row(active)).toMatchObject({
+      status: 'active',
+      locale: 'nl',
+      name: null,
+      confirmation_count: 2,
+    });
+    const activeJobs = await ctx.db
+      .selectFrom('outbox')
+      .select('job_id')
+      .where('payload', '@>', { subscriberId: active })
+      .where('job_name', '=', 'send-already-subscribed')
+      .execute();
+    expect(activeJobs.map((job) => job.job_id)).toEqual([`already-subscribed-${active}-2`]);
+  });
+
+  it('names an unknown topic and an unknown consent version at once, and stores nothing', async () => {
+    const attempt = signUp(
+      ctx.db,
+      clock,
+      { email: 'nergens@voorbeeld.test', topics: ['bestaat-niet'], locale: 'nl', consentVersion: '1999-01' },
+      evidence,
+    );
+    await expect(attempt).rejects.toMatchObject({
+      fields: [
+        { field: 'topics', message: 'Onbekend onderwerp: bestaat-niet.' },
+        { field: 'consentVersion', message: expect.stringMatching(/toestemmingstekst/) },
+      ],
+    });
+    expect(await isStored('nergens@voorbeeld.test')).toBe(false);
+  });
+
+  it('sends nothing to a suppressed address, and does not store it', async () => {
+    await suppress(ctx.db, 'geblokkeerd@voorbeeld.test', 'complained', 'test');
+    expect(await signup('geblokkeerd@voorbeeld.test')).toBe('suppressed');
+    expect(await isStored('geblokkeerd@voorbeeld.test')).toBe(false);
   });
 });

@@ -386,6 +386,25 @@ describe('POST /subscribe', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('names the fields only the database can check too, when another field is wrong already', async () => {
+    const before = await snapshot();
+    const res = await postJson({
+      email: 'geen-adres',
+      topics: ['geheim'],
+      consent: true,
+      consentVersion: 'oud',
+      formToken: await agedToken(),
+    });
+    expect(res.status).toBe(422);
+    const problem = await res.json();
+    expect(problem.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'consentVersion',
+      'email',
+      'topics',
+    ]);
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('cleans control characters out of a name instead of failing', async () => {
     const res = await postJson({
       email: 'nul@voorbeeld.test',

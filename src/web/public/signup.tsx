@@ -349,12 +349,16 @@ function readSignup(body: Record<string, unknown>): RawSignup {
   };
 }
 
-async function validate(
-  c: PublicContext,
-  raw: RawSignup,
-  t: PageStrings,
-  lang: Locale,
-): Promise<{ errors: FieldErrors; email: string; name: string | null; topics: string[]; locale: Locale }> {
+interface ValidSignup {
+  errors: FieldErrors;
+  email: string;
+  name: string | null;
+  topics: string[];
+  locale: Locale;
+}
+
+/** Every check that needs no database; signUp checks topics and consent version itself. */
+function validateInput(raw: RawSignup, t: PageStrings, lang: Locale): ValidSignup {
   const errors: FieldErrors = {};
   let email = '';
   if (raw.email.trim().length > 254) errors.email = t.errors.emailTooLong;
@@ -367,14 +371,9 @@ async function validate(
   const name = cleanText(raw.name);
   if (name.length > NAME_MAX) errors.name = t.errors.nameTooLong;
 
-  const offered = await publicTopics(c, lang);
-  const bySlug = new Map(
-    offered.flatMap((topic) => [[topic.slug, topic.slug] as const, [topic.id, topic.slug] as const]),
-  );
-  const refs = [...new Set(raw.topics.map((ref) => ref.trim().toLowerCase()))];
-  const topics = refs.map((ref) => bySlug.get(ref)).filter((slug): slug is string => slug !== undefined);
-  if (refs.length === 0) errors.topics = t.errors.topicsRequired;
-  else if (refs.length > MAX_TOPICS || topics.length !== refs.length) errors.topics = t.errors.topicUnknown;
+  const topics = [...new Set(raw.topics.map((ref) => ref.trim().toLowerCase()))];
+  if (topics.length === 0) errors.topics = t.errors.topicsRequired;
+  else if (topics.length > MAX_TOPICS) errors.topics = t.errors.topicUnknown;
 
   let locale: Locale = lang;
   if (raw.locale !== '') {
@@ -383,7 +382,26 @@ async function validate(
   }
   if (!raw.consent) errors.consent = t.errors.consentRequired;
   else if (!/^[\w.-]{1,64}$/.test(raw.consentVersion)) errors.consentVersion = t.errors.consentVersion;
-  else {
+  return { errors, email, name: name === '' ? null : name, topics, locale };
+}
+
+/**
+ * For a form that is wrong already: also the topics and consent version that do not exist, so
+ * that one answer names every field to fix.
+ */
+async function databaseErrors(
+  c: PublicContext,
+  raw: RawSignup,
+  valid: ValidSignup,
+  t: PageStrings,
+  lang: Locale,
+): Promise<FieldErrors> {
+  const errors: FieldErrors = {};
+  if (!valid.errors.topics) {
+    const offered = new Set((await publicTopics(c, lang)).flatMap((topic) => [topic.slug, topic.id]));
+    if (!valid.topics.every((ref) => offered.has(ref))) errors.topics = t.errors.topicUnknown;
+  }
+  if (!valid.errors.consent && !valid.errors.consentVersion) {
     const known = await c.var.deps.db
       .selectFrom('consent_texts')
       .select('version')
@@ -391,7 +409,7 @@ async function validate(
       .executeTakeFirst();
     if (!known) errors.consentVersion = t.errors.consentVersion;
   }
-  return { errors, email, name: name === '' ? null : name, topics, locale };
+  return errors;
 }
 
 function fieldErrorList(errors: FieldErrors) {
@@ -466,35 +484,34 @@ export async function handleSignup(c: PublicContext) {
     return success();
   }
 
-  const valid = await validate(c, raw, t, lang);
+  const valid = validateInput(raw, t, lang);
   Object.assign(errors, valid.errors);
   if (Object.keys(errors).length === 0) {
     try {
-      const outcome = await db.transaction().execute((tx) =>
-        signUp(
-          tx,
-          clock,
-          {
-            email: valid.email,
-            name: valid.name,
-            topics: valid.topics,
-            locale: valid.locale,
-            consentVersion: raw.consentVersion,
-          },
-          evidence(c, signupSource(c)),
-        ),
+      const outcome = await signUp(
+        db,
+        clock,
+        {
+          email: valid.email,
+          name: valid.name,
+          topics: valid.topics,
+          locale: valid.locale,
+          consentVersion: raw.consentVersion,
+        },
+        evidence(c, signupSource(c)),
       );
       logger.info({ signup: outcome }, 'signup');
       return success();
     } catch (error) {
       if (!(error instanceof Invalid)) throw error;
-      // Checked above already; a topic archived or a text removed in between ends up here.
       for (const field of error.fields) {
         if (field.field === 'email') errors.email = t.errors.emailInvalid;
         else if (field.field === 'topics') errors.topics = t.errors.topicUnknown;
         else errors.consentVersion = t.errors.consentVersion;
       }
     }
+  } else {
+    Object.assign(errors, await databaseErrors(c, raw, valid, t, lang));
   }
 
   if (answerJson) return problem(c, 422, 'Invalid input', t.errors.invalidTitle, fieldErrorList(errors));
