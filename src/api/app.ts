@@ -31,6 +31,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 
 export const API_VERSION = '0.1.0';
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const BODILESS_METHODS = new Set(['GET', 'HEAD']);
 // The signup pages set their own (framable by the configured sites), see web/public/routes.tsx.
 const OWN_SECURITY_HEADERS = /^\/dev\/mailbox\/\d+\/html$|^\/subscribe(?:\/embed)?$/;
 
@@ -92,9 +93,13 @@ export function createApp(deps: AppDeps) {
     onError: (c) => problem(c, 413, 'Payload too large', 'The request body is too large.'),
   });
   // The CSV import upload streams into Postgres and enforces its own limit (see routes/imports.ts).
-  // So does the document upload (20 MB, see routes/documents.ts).
+  // So does the document upload (20 MB, see routes/documents.ts). GET and HEAD carry no body (neither
+  // node-server nor a fetch Request gives them one), and asking hono's bodyLimit would build a whole
+  // fetch Request just to find that out (~40 µs a request).
   app.use('*', (c, next) =>
-    IMPORT_UPLOAD_PATH.test(c.req.path) || DOCUMENT_UPLOAD_PATH.test(c.req.path)
+    BODILESS_METHODS.has(c.req.method) ||
+    IMPORT_UPLOAD_PATH.test(c.req.path) ||
+    DOCUMENT_UPLOAD_PATH.test(c.req.path)
       ? next()
       : defaultBodyLimit(c, next),
   );
