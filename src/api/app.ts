@@ -7,6 +7,7 @@ import { httpRequestDuration } from '../infra/metrics.js';
 import { adminUi } from '../web/admin/index.js';
 import { linkedinDevPages } from '../web/admin/linkedin.js';
 import { mailboxPages } from '../web/admin/mailbox.js';
+import { ADMIN_UPLOAD_PATH } from '../web/admin/upload-paths.js';
 import { publicPages } from '../web/public/routes.js';
 import { DOCUMENT_FILE_PATH, sitePages } from '../web/public/site.js';
 import type { AppDeps, AppEnv } from './deps.js';
@@ -99,7 +100,8 @@ export function createApp(deps: AppDeps) {
   app.use('*', (c, next) =>
     BODILESS_METHODS.has(c.req.method) ||
     IMPORT_UPLOAD_PATH.test(c.req.path) ||
-    DOCUMENT_UPLOAD_PATH.test(c.req.path)
+    DOCUMENT_UPLOAD_PATH.test(c.req.path) ||
+    ADMIN_UPLOAD_PATH.test(c.req.path)
       ? next()
       : defaultBodyLimit(c, next),
   );

@@ -58,8 +58,13 @@ export async function logInAs(ctx: TestContext, role: Role, email?: string): Pro
       });
     },
     upload: async (path, form) => {
-      form.set('_csrf', csrf);
-      return ctx.app.request(path, { method: 'POST', headers: { cookie }, body: form });
+      // First, as a browser sends the form's hidden field: streamed uploads check it before any file.
+      const body = new FormData();
+      body.append('_csrf', csrf);
+      form.forEach((value, name) => {
+        if (name !== '_csrf') body.append(name, value);
+      });
+      return ctx.app.request(path, { method: 'POST', headers: { cookie }, body });
     },
   };
 }

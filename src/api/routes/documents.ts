@@ -71,7 +71,7 @@ const webUrl = z
   }, 'Gebruik een volledig webadres dat begint met https://')
   .openapi({ example: 'https://www.voorbeeld.test/rapport' });
 
-export const documentCommonFields = {
+const documentCommonFields = {
   category: z
     .string()
     .trim()
@@ -88,7 +88,7 @@ export const documentCommonFields = {
     .openapi({ description: 'Record a LinkedIn post about it (once; it must be published)' }),
 };
 
-const LinkDocumentInput = z
+export const LinkDocumentInput = z
   .object({ kind: z.literal('link').optional(), ...documentCommonFields, url: webUrl })
   .openapi('LinkDocumentInput');
 
@@ -107,14 +107,14 @@ export const formBoolean = z
     value === undefined || value === '' ? undefined : ['true', '1', 'on'].includes(value.toLowerCase()),
   );
 
-export const FileDocumentFields = z.object({
+const FileDocumentFields = z.object({
   ...documentCommonFields,
   title: documentCommonFields.title.optional(),
   published: formBoolean,
   announceOnLinkedIn: formBoolean,
 });
 
-const DocumentPatch = z
+export const DocumentPatch = z
   .object({
     category: documentCommonFields.category.optional(),
     title: documentCommonFields.title.optional(),

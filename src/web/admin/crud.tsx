@@ -17,6 +17,7 @@ import {
   ErrorSummary,
   type FieldErrors,
   Notice,
+  numberFormat,
   PostForm,
   readForm,
   validateForm,
@@ -88,6 +89,13 @@ export function formFailure(
     return { status: error.status, state: { errors: {}, message: error.message } };
   }
   return null;
+}
+
+/** A file over the size limit, as an error on the form's file field (413). */
+export function tooLargeFailure(error: unknown, maxBytes: number) {
+  if (!(error instanceof DomainError) || error.status !== 413) return null;
+  const megabytes = numberFormat.format(maxBytes / 1024 / 1024);
+  return { status: 413 as const, state: { errors: { file: `Het bestand is groter dan ${megabytes} MB.` } } };
 }
 
 /**

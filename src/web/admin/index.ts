@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../../api/deps.js';
 import { authPages } from './auth.js';
 import { dashboardPages } from './dashboard.js';
+import { documentPages } from './documents.js';
 import { linkedinAdminPages } from './linkedin.js';
 import { organisationPages } from './organisations.js';
 import { postPages } from './posts.js';
@@ -22,6 +23,7 @@ export function adminUi() {
   app.route('/tokens', tokenPages());
   app.route('/organisations', organisationPages());
   app.route('/topics', topicPages());
+  app.route('/documents', documentPages());
   app.route('/', dashboardPages());
   return app;
 }
