@@ -24,6 +24,7 @@ import {
   openSession,
   type RouteInfo,
   routeCatalogue,
+  segmentBefore,
 } from './harness.js';
 import { type FieldHints, fromSchema, hostileJson, hostileString } from './schema-arbitrary.js';
 
@@ -262,12 +263,6 @@ async function crawlForms(
 function tokenPurpose(pattern: string): LinkPurpose | null {
   const match = /^\/(confirm|unsubscribe|preferences)\//.exec(pattern);
   return (match?.[1] as LinkPurpose | undefined) ?? null;
-}
-
-function segmentBefore(pattern: string, param: string): string {
-  const parts = pattern.split('/');
-  const at = parts.findIndex((part) => part.startsWith(`:${param}`));
-  return parts[at - 1] ?? '';
 }
 
 /** A valid value for a page's parameter: an existing id or slug, or a link token of a subscriber. */

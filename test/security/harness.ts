@@ -192,6 +192,13 @@ function patternRegex(pattern: string): RegExp {
   return new RegExp(`^${source}/?$`);
 }
 
+/** The path segment before a parameter, which names what it is (`/editions/:id` → `editions`). */
+export function segmentBefore(pattern: string, param: string): string {
+  const parts = pattern.split('/');
+  const at = parts.findIndex((part) => part.startsWith(`:${param}`));
+  return parts[at - 1] ?? '';
+}
+
 export function fillPattern(pattern: string, values: string[]): string {
   let index = 0;
   return pattern.replace(PARAM, () => values[index++] ?? '');

@@ -728,6 +728,14 @@ export function xmlText(value: string): string {
     .replace(/'/g, '&apos;');
 }
 
+/**
+ * Text for an RSS description, which readers take as entity-encoded HTML: escaped for HTML and
+ * then for XML, so that after decoding it is still text, never markup.
+ */
+function rssDescription(value: string): string {
+  return xmlText(xmlText(value));
+}
+
 function rfc3339(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -800,7 +808,7 @@ async function rssFeed(c: PublicContext) {
     '<channel>',
     `<title>${xmlText(settings.programmeName)}</title>`,
     `<link>${xmlText(`${base}/`)}</link>`,
-    `<description>${xmlText(t.feeds.description(settings.programmeName))}</description>`,
+    `<description>${rssDescription(t.feeds.description(settings.programmeName))}</description>`,
     '<language>nl</language>',
     `<lastBuildDate>${built.toUTCString()}</lastBuildDate>`,
     `<atom:link href="${xmlText(`${base}/feed.xml`)}" rel="self" type="application/rss+xml"/>`,
@@ -811,7 +819,7 @@ async function rssFeed(c: PublicContext) {
         `<link>${xmlText(item.link)}</link>`,
         `<guid isPermaLink="true">${xmlText(item.id)}</guid>`,
         `<pubDate>${item.published.toUTCString()}</pubDate>`,
-        item.summary ? `<description>${xmlText(item.summary)}</description>` : '',
+        item.summary ? `<description>${rssDescription(item.summary)}</description>` : '',
         `<category>${xmlText(item.category)}</category>`,
         item.enclosure
           ? `<enclosure url="${xmlText(item.enclosure.url)}" length="${item.enclosure.length}" type="${xmlText(item.enclosure.type)}"/>`
