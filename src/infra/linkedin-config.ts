@@ -1,4 +1,4 @@
-import type { ResolvedConfig } from '../config.js';
+import { DEFAULT_LINKEDIN_VERSION, type ResolvedConfig } from '../config.js';
 import type { LinkedInWorkerConfig } from '../jobs/processors/linkedin.js';
 import type { LinkedInSettings } from '../providers/linkedin.js';
 import { SecretBox } from './secret-box.js';
@@ -32,6 +32,15 @@ export function linkedinAppConfig(
     envAccessToken: config.linkedin.accessToken,
     envOrganizationId: config.linkedin.organizationId,
     secretBox: new SecretBox([config.appSecret, ...config.previousAppSecrets]),
+  };
+}
+
+/** What `linkedinHealth` (domain/linkedin.ts) needs, from the app's LinkedIn configuration if any. */
+export function linkedinHealthConfig(linkedin: LinkedInAppConfig | undefined) {
+  return {
+    version: linkedin?.settings.version ?? DEFAULT_LINKEDIN_VERSION,
+    envAccessToken: linkedin?.envAccessToken,
+    envOrganizationId: linkedin?.envOrganizationId,
   };
 }
 

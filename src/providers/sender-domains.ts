@@ -143,3 +143,25 @@ export function resendSenderDomains(resend: {
 }): SenderDomains | undefined {
   return resend.apiKey ? new ResendSenderDomains(resend.apiKey, resend.baseUrl) : undefined;
 }
+
+/**
+ * Remembers each successful lookup for `ttlMs`, so a page shown often (the admin overview) asks
+ * the provider at most once in that time; failures are not remembered.
+ */
+export function cachedSenderDomains(
+  inner: SenderDomains,
+  ttlMs: number,
+  now: () => number = Date.now,
+): SenderDomains {
+  const remembered = new Map<string, { until: number; lookup: DomainLookup }>();
+  return {
+    async find(name) {
+      const key = name.toLowerCase();
+      const hit = remembered.get(key);
+      if (hit && hit.until > now()) return hit.lookup;
+      const lookup = await inner.find(name);
+      remembered.set(key, { until: now() + ttlMs, lookup });
+      return lookup;
+    },
+  };
+}
