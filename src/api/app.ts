@@ -10,6 +10,7 @@ import { mailboxPages } from '../web/admin/mailbox.js';
 import { ADMIN_UPLOAD_PATH } from '../web/admin/upload-paths.js';
 import { publicPages } from '../web/public/routes.js';
 import { DOCUMENT_FILE_PATH, sitePages } from '../web/public/site.js';
+import { SANDBOXED_HTML_PATH } from '../web/sandboxed-html.js';
 import type { AppDeps, AppEnv } from './deps.js';
 import { loadPrincipal } from './middleware/auth.js';
 import { errorToProblem, problem, validationProblem } from './problem.js';
@@ -33,8 +34,9 @@ import { webhookRoutes } from './routes/webhooks.js';
 export const API_VERSION = '0.1.0';
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const BODILESS_METHODS = new Set(['GET', 'HEAD']);
-// The signup pages set their own (framable by the configured sites), see web/public/routes.tsx.
-const OWN_SECURITY_HEADERS = /^\/dev\/mailbox\/\d+\/html$|^\/subscribe(?:\/embed)?$/;
+// The signup pages set their own (framable by the configured sites), see web/public/routes.tsx; so
+// does email HTML shown in the admin (see web/sandboxed-html.ts).
+const OWN_SECURITY_HEADERS = new RegExp(`^/subscribe(?:/embed)?$|${SANDBOXED_HTML_PATH.source}`);
 
 /** Builds the whole HTTP app from explicit dependencies; reads no environment. */
 export function createApp(deps: AppDeps) {

@@ -3,6 +3,7 @@ import type { AppEnv } from '../../api/deps.js';
 import { authPages } from './auth.js';
 import { dashboardPages } from './dashboard.js';
 import { documentPages } from './documents.js';
+import { editionPages } from './editions.js';
 import { linkedinAdminPages } from './linkedin.js';
 import { organisationPages } from './organisations.js';
 import { postPages } from './posts.js';
@@ -24,6 +25,7 @@ export function adminUi() {
   app.route('/organisations', organisationPages());
   app.route('/topics', topicPages());
   app.route('/documents', documentPages());
+  app.route('/editions', editionPages());
   app.route('/', dashboardPages());
   return app;
 }

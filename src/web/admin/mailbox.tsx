@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import { getMailboxMessage, listMailbox } from '../../domain/mailbox.js';
+import { sandboxedHtml } from '../sandboxed-html.js';
 import { adminArea } from './area.js';
 import { AdminPage, formatDateTime } from './ui.js';
 
@@ -60,13 +61,7 @@ export function mailboxPages() {
   // Served with a sandboxing CSP: the message's own HTML must not run script in our origin.
   app.get('/:id{[0-9]{1,18}}/html', async (c) => {
     const m = await getMailboxMessage(c.var.deps.db, c.req.param('id'));
-    return c.body(m.html, 200, {
-      'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'",
-      'x-content-type-options': 'nosniff',
-      'x-frame-options': 'SAMEORIGIN',
-      'referrer-policy': 'no-referrer',
-    });
+    return sandboxedHtml(c, m.html);
   });
 
   return app;
