@@ -1,16 +1,13 @@
 import { Hono } from 'hono';
-import { createApp } from '../src/api/app.js';
 import { createDb } from '../src/db/connection.js';
 import { createApiToken } from '../src/domain/auth.js';
 import { queueEmail } from '../src/domain/emails.js';
 import { createUser } from '../src/domain/users.js';
 import { createLogger } from '../src/infra/logger.js';
-import { createMetricsRegistry } from '../src/infra/metrics.js';
 import { closeQueues, connectRedis, createQueues } from '../src/jobs/queues.js';
 import { OutboxRelay } from '../src/jobs/relay.js';
 import { systemClock } from '../src/providers/clock.js';
-import { LinkTokens } from '../src/providers/link-tokens.js';
-import { type BenchEnv, type BenchResult, loadTest, result } from './harness.js';
+import { type BenchEnv, type BenchResult, benchApp, loadTest, result } from './harness.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 
@@ -23,22 +20,9 @@ export async function httpBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
   const bare = new Hono().get('/hello', (c) => c.json({ ok: true }));
   const bareFigures = await loadTest(bare, { path: '/hello' }, SECONDS);
 
-  const databaseUrl = await env.freshDatabase();
-  const logger = createLogger('silent');
-  const database = createDb(databaseUrl, logger, { max: 10 });
-  const app = createApp({
-    db: database.db,
-    clock: systemClock,
+  // Logging at info into a sink: the request log line is part of the cost being measured.
+  const { app, database } = await benchApp(env, {
     logger: createLogger('info', { write: () => true } as never),
-    metrics: createMetricsRegistry({ defaultMetrics: false }),
-    linkTokens: new LinkTokens(['bench-secret'.padEnd(48, 'x')], systemClock),
-    config: {
-      nodeEnv: 'production',
-      publicBaseUrl: 'http://localhost',
-      mailerKind: 'mailbox',
-      siteOrigins: [],
-    },
-    clientIp: () => '127.0.0.1',
   });
   const user = await createUser(database.db, {
     email: 'bench@voorbeeld.test',

@@ -7,9 +7,16 @@ import type { Hono } from 'hono';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { pino } from 'pino';
+import { createApp } from '../src/api/app.js';
+import type { AppDeps } from '../src/api/deps.js';
+import { createDb, type DbHandle } from '../src/db/connection.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { startEmbeddedPostgres } from '../src/infra/embedded-postgres.js';
 import { startEmbeddedRedis } from '../src/infra/embedded-redis.js';
+import { createLogger, type Logger } from '../src/infra/logger.js';
+import { createMetricsRegistry } from '../src/infra/metrics.js';
+import { systemClock } from '../src/providers/clock.js';
+import { LinkTokens } from '../src/providers/link-tokens.js';
 
 /** One measured figure, always next to a baseline measured in the same run on the same machine. */
 export interface BenchResult {
@@ -80,6 +87,33 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The whole HTTP app as production builds it, on a fresh database of the bench server (pool of 10).
+ * `logger` defaults to silent; `clientIp` to 127.0.0.1. Close `database` when done.
+ */
+export async function benchApp(
+  env: BenchEnv,
+  options: { logger?: Logger; clientIp?: AppDeps['clientIp']; publicBaseUrl?: string } = {},
+): Promise<{ app: ReturnType<typeof createApp>; database: DbHandle; linkTokens: LinkTokens }> {
+  const database = createDb(await env.freshDatabase(), createLogger('silent'), { max: 10 });
+  const linkTokens = new LinkTokens(['bench-secret'.padEnd(48, 'x')], systemClock);
+  const app = createApp({
+    db: database.db,
+    clock: systemClock,
+    logger: options.logger ?? createLogger('silent'),
+    metrics: createMetricsRegistry({ defaultMetrics: false }),
+    linkTokens,
+    config: {
+      nodeEnv: 'production',
+      publicBaseUrl: options.publicBaseUrl ?? 'http://localhost',
+      mailerKind: 'mailbox',
+      siteOrigins: [],
+    },
+    clientIp: options.clientIp ?? (() => '127.0.0.1'),
+  });
+  return { app, database, linkTokens };
 }
 
 export interface HttpFigures {

@@ -1,16 +1,11 @@
 import { Hono } from 'hono';
-import { createApp } from '../src/api/app.js';
 import { SESSION_COOKIE } from '../src/api/middleware/auth.js';
-import { createDb } from '../src/db/connection.js';
 import { createSession } from '../src/domain/auth.js';
 import { seedDemo } from '../src/domain/demo.js';
 import { personalLinks } from '../src/domain/links.js';
 import { createUser } from '../src/domain/users.js';
-import { createLogger } from '../src/infra/logger.js';
-import { createMetricsRegistry } from '../src/infra/metrics.js';
 import { systemClock } from '../src/providers/clock.js';
-import { LinkTokens } from '../src/providers/link-tokens.js';
-import { type BenchEnv, type BenchResult, loadTest, result } from './harness.js';
+import { type BenchEnv, type BenchResult, benchApp, loadTest, result } from './harness.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /**
@@ -35,18 +30,7 @@ export async function pageBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
     CONNECTIONS,
   );
 
-  const databaseUrl = await env.freshDatabase();
-  const database = createDb(databaseUrl, createLogger('silent'), { max: 10 });
-  const linkTokens = new LinkTokens(['bench-secret'.padEnd(48, 'x')], systemClock);
-  const app = createApp({
-    db: database.db,
-    clock: systemClock,
-    logger: createLogger('silent'),
-    metrics: createMetricsRegistry({ defaultMetrics: false }),
-    linkTokens,
-    config: { nodeEnv: 'production', publicBaseUrl: PUBLIC_BASE_URL, mailerKind: 'mailbox', siteOrigins: [] },
-    clientIp: () => '127.0.0.1',
-  });
+  const { app, database, linkTokens } = await benchApp(env, { publicBaseUrl: PUBLIC_BASE_URL });
   try {
     const demo = await seedDemo(database.db, { now: new Date(), publicBaseUrl: PUBLIC_BASE_URL });
     const edition = await database.db

@@ -1,9 +1,10 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeResend } from '../fakes/resend-server.js';
-import { createTestContext, json, TEST_APP_SECRET, type TestContext } from '../helpers/context.js';
+import { createTestContext, json, type TestContext } from '../helpers/context.js';
 import { approvedEdition, seedSubscribers } from '../helpers/editions.js';
-import { childEnv, type RunningProcess, startScript, waitUntil } from '../helpers/process.js';
+import { type RunningProcess, waitUntil } from '../helpers/process.js';
+import { startTestWorker } from '../helpers/worker-process.js';
 
 /**
  * Issue requirement: kill the worker (SIGKILL) at random moments, at least 5 times, during a
@@ -29,22 +30,13 @@ afterAll(async () => {
 });
 
 function startWorker(): RunningProcess {
-  return startScript(
-    'src/jobs/main.ts',
-    [],
-    childEnv({
-      DATABASE_URL: ctx.databaseUrl,
-      REDIS_URL: ctx.redisUrl,
-      REDIS_PREFIX: ctx.redisPrefix,
-      APP_SECRET: TEST_APP_SECRET,
-      PUBLIC_BASE_URL: 'http://localhost:3000',
-      RESEND_API_KEY: 're_test_key',
-      RESEND_BASE_URL: fake.url,
-      RESEND_REQUESTS_PER_SECOND: '5',
-      WORKER_CONCURRENCY: '4',
-      LOG_LEVEL: 'error',
-    }),
-  );
+  return startTestWorker(ctx, {
+    RESEND_API_KEY: 're_test_key',
+    RESEND_BASE_URL: fake.url,
+    RESEND_REQUESTS_PER_SECOND: '5',
+    WORKER_CONCURRENCY: '4',
+    LOG_LEVEL: 'error',
+  });
 }
 
 describe('exactly once under worker crashes', () => {

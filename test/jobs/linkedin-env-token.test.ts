@@ -5,7 +5,8 @@ import { SecretBox } from '../../src/infra/secret-box.js';
 import { FakeLinkedIn } from '../fakes/linkedin-server.js';
 import { startTestBackground } from '../helpers/background.js';
 import { createTestContext, json, TEST_APP_SECRET, type TestContext } from '../helpers/context.js';
-import { childEnv, type RunningProcess, startScript, waitUntil } from '../helpers/process.js';
+import { type RunningProcess, waitUntil } from '../helpers/process.js';
+import { startTestWorker } from '../helpers/worker-process.js';
 
 /**
  * Headless LinkedIn (LINKEDIN_ACCESS_TOKEN): a 401 holds posts and remembers the refused token by
@@ -35,21 +36,12 @@ afterAll(async () => {
 
 /** `npm run start:worker` with the headless credentials, pointed at the fake. */
 function startWorker(token: string): RunningProcess {
-  return startScript(
-    'src/jobs/main.ts',
-    [],
-    childEnv({
-      DATABASE_URL: ctx.databaseUrl,
-      REDIS_URL: ctx.redisUrl,
-      REDIS_PREFIX: ctx.redisPrefix,
-      APP_SECRET: TEST_APP_SECRET,
-      PUBLIC_BASE_URL: 'http://localhost:3000',
-      LINKEDIN_ACCESS_TOKEN: token,
-      LINKEDIN_ORGANIZATION_ID: ORG,
-      LINKEDIN_API_BASE_URL: fake.url,
-      LOG_LEVEL: 'info',
-    }),
-  );
+  return startTestWorker(ctx, {
+    LINKEDIN_ACCESS_TOKEN: token,
+    LINKEDIN_ORGANIZATION_ID: ORG,
+    LINKEDIN_API_BASE_URL: fake.url,
+    LOG_LEVEL: 'info',
+  });
 }
 
 async function untilRunning(worker: RunningProcess) {

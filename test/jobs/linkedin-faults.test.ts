@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeLinkedIn } from '../fakes/linkedin-server.js';
-import { createTestContext, json, TEST_APP_SECRET, type TestContext } from '../helpers/context.js';
-import { childEnv, type RunningProcess, startScript, waitUntil } from '../helpers/process.js';
+import { createTestContext, json, type TestContext } from '../helpers/context.js';
+import { type RunningProcess, waitUntil } from '../helpers/process.js';
+import { startTestWorker } from '../helpers/worker-process.js';
 
 /**
  * Kill the real worker process (`node --import tsx src/jobs/main.ts`, headless LinkedIn
@@ -28,22 +29,13 @@ afterAll(async () => {
 });
 
 function startWorker(): RunningProcess {
-  return startScript(
-    'src/jobs/main.ts',
-    [],
-    childEnv({
-      DATABASE_URL: ctx.databaseUrl,
-      REDIS_URL: ctx.redisUrl,
-      REDIS_PREFIX: ctx.redisPrefix,
-      APP_SECRET: TEST_APP_SECRET,
-      PUBLIC_BASE_URL: 'http://localhost:3000',
-      LINKEDIN_ACCESS_TOKEN: 'fault-token',
-      LINKEDIN_ORGANIZATION_ID: ORG,
-      LINKEDIN_API_BASE_URL: fake.url,
-      WORKER_CONCURRENCY: '2',
-      LOG_LEVEL: 'error',
-    }),
-  );
+  return startTestWorker(ctx, {
+    LINKEDIN_ACCESS_TOKEN: 'fault-token',
+    LINKEDIN_ORGANIZATION_ID: ORG,
+    LINKEDIN_API_BASE_URL: fake.url,
+    WORKER_CONCURRENCY: '2',
+    LOG_LEVEL: 'error',
+  });
 }
 
 describe('exactly once under worker crashes (LinkedIn)', () => {
