@@ -7,6 +7,7 @@ import { httpRequestDuration } from '../infra/metrics.js';
 import { adminUi } from '../web/admin/index.js';
 import { linkedinDevPages } from '../web/admin/linkedin.js';
 import { mailboxPages } from '../web/admin/mailbox.js';
+import { isQueueMonitorPath } from '../web/admin/queues.js';
 import { ADMIN_UPLOAD_PATH } from '../web/admin/upload-paths.js';
 import { publicPages } from '../web/public/routes.js';
 import { DOCUMENT_FILE_PATH, sitePages } from '../web/public/site.js';
@@ -67,24 +68,32 @@ export function createApp(deps: AppDeps) {
       'request',
     );
   });
-  const defaultSecureHeaders = secureHeaders({
-    contentSecurityPolicy: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'", "'unsafe-inline'"],
-      imgSrc: ["'self'", 'data:', 'https:'],
-      formAction: ["'self'"],
-      frameAncestors: ["'self'"],
-      baseUri: ["'none'"],
-      objectSrc: ["'none'"],
-    },
+  const contentSecurityPolicy = {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", 'data:', 'https:'],
+    formAction: ["'self'"],
+    frameAncestors: ["'self'"],
+    baseUri: ["'none'"],
+    objectSrc: ["'none'"],
+  };
+  const secureHeaderOptions = {
     strictTransportSecurity: deps.config.publicBaseUrl.startsWith('https:') ? 'max-age=31536000' : false,
     referrerPolicy: 'strict-origin-when-cross-origin',
+  } as const;
+  const defaultSecureHeaders = secureHeaders({ ...secureHeaderOptions, contentSecurityPolicy });
+  // bull-board's page (web/admin/queues.tsx, admins only) finds its scripts, API and translations
+  // through its own <base href>: the same policy, with base-uri 'self' instead of 'none', there only.
+  const queueMonitorSecureHeaders = secureHeaders({
+    ...secureHeaderOptions,
+    contentSecurityPolicy: { ...contentSecurityPolicy, baseUri: ["'self'"] },
   });
   // Stored email HTML is served under a stricter, sandboxing policy of its own (see web/admin/mailbox.tsx).
   // Public document files set their own (see web/public/site.tsx serveFile). Any other answer on
   // those paths (a not-found or error page, a refusal) still gets the defaults.
   app.use('*', async (c, next) => {
+    if (isQueueMonitorPath(c.req.path)) return queueMonitorSecureHeaders(c, next);
     if (!OWN_SECURITY_HEADERS.test(c.req.path) && !DOCUMENT_FILE_PATH.test(c.req.path)) {
       return defaultSecureHeaders(c, next);
     }
