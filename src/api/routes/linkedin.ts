@@ -33,18 +33,16 @@ export const StatusSchema = z.enum([
 ]);
 const KindSchema = z.enum(['edition', 'article', 'document', 'custom']);
 const InputKindSchema = z.enum(['article', 'document', 'custom']);
-const httpUrl = (message: string) =>
-  z
-    .string()
-    .trim()
-    .max(2000)
-    .refine((value) => {
-      try {
-        return ['http:', 'https:'].includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    }, message);
+/** An http(s) address: LinkedIn is given links and images on the web only. */
+export function isHttpUrl(value: string | null | undefined): value is string {
+  if (!value) return false;
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+const httpUrl = (message: string) => z.string().trim().max(2000).refine(isHttpUrl, message);
 const AtSchema = z.iso.datetime({
   offset: true,
   message: 'Geef datum en tijd met tijdzone, bijvoorbeeld 2026-03-10T09:00:00+01:00.',

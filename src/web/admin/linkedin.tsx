@@ -8,10 +8,12 @@ import {
   createOAuthState,
   currentConnection,
   disconnect,
+  type LinkedInHealth,
   linkedinHealth,
   pendingConnection,
   storePendingConnection,
 } from '../../domain/linkedin.js';
+import { roleAtLeast } from '../../domain/users.js';
 import {
   authorizationUrl,
   exchangeCode,
@@ -43,6 +45,29 @@ export function currentLinkedinHealth(c: Context<AppEnv>) {
       envOrganizationId: linkedin?.envOrganizationId,
     },
     clock.now(),
+  );
+}
+
+/** The connection's warnings (expiry, refused token, old API version, held posts); for admins, the way out for held posts. */
+export function HealthWarnings(props: { c: Context<AppEnv>; health: LinkedInHealth }) {
+  const { c, health } = props;
+  if (health.warnings.length === 0) return null;
+  return (
+    <div class="warning">
+      <h2>Let op</h2>
+      <ul>
+        {health.warnings.map((warning) => (
+          <li key={warning}>{warning}</li>
+        ))}
+      </ul>
+      {health.heldPosts > 0 && c.var.principal && roleAtLeast(c.var.principal.role, 'admin') ? (
+        <ActionButton
+          c={c}
+          action="/admin/posts/requeue-held"
+          label="Wachtende berichten opnieuw versturen"
+        />
+      ) : null}
+    </div>
   );
 }
 
@@ -82,23 +107,7 @@ export function linkedinAdminPages() {
         <p>
           LinkedIn-API-versie {health.version} ({health.versionAgeMonths} maanden oud).
         </p>
-        {health.warnings.length > 0 ? (
-          <div class="warning">
-            <h2>Let op</h2>
-            <ul>
-              {health.warnings.map((warning) => (
-                <li key={warning}>{warning}</li>
-              ))}
-            </ul>
-          </div>
-        ) : null}
-        {health.heldPosts > 0 ? (
-          <ActionButton
-            c={c}
-            action="/admin/posts/requeue-held"
-            label="Wachtende berichten opnieuw versturen"
-          />
-        ) : null}
+        <HealthWarnings c={c} health={health} />
         {linkedin?.clientId && linkedin.clientSecret ? (
           <p>
             <a href="/admin/linkedin/connect">{connection ? 'Opnieuw koppelen' : 'Koppelen met LinkedIn'}</a>

@@ -2,7 +2,12 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../../api/deps.js';
-import { PostInputSchema, StatusSchema as PostStatusSchema, requeueHeld } from '../../api/routes/linkedin.js';
+import {
+  isHttpUrl,
+  PostInputSchema,
+  StatusSchema as PostStatusSchema,
+  requeueHeld,
+} from '../../api/routes/linkedin.js';
 import type { Tx } from '../../db/connection.js';
 import type { LinkedInPostKind, LinkedInPostStatus } from '../../db/schema.js';
 import {
@@ -30,8 +35,9 @@ import {
   unescapeLittleText,
 } from '../../providers/linkedin-text.js';
 import { adminArea } from './area.js';
+import { type Column, DataTable } from './crud.js';
 import { amsterdamDateTimeField, instantToAmsterdamLocal } from './datetime.js';
-import { currentLinkedinHealth } from './linkedin.js';
+import { currentLinkedinHealth, HealthWarnings } from './linkedin.js';
 import {
   ActionButton,
   AdminPage,
@@ -89,6 +95,22 @@ const OK_MESSAGES = {
 
 const PAGE_SIZE = 50;
 
+const POST_COLUMNS: Column<PostRow>[] = [
+  { label: 'Bericht', cell: (post) => <a href={`/admin/posts/${post.id}`}>{post.title}</a> },
+  { label: 'Soort', cell: (post) => KIND_LABELS[post.kind] },
+  { label: 'Status', cell: (post) => <span class="badge">{STATUS_LABELS[post.status]}</span> },
+  { label: 'Gepland', cell: (post) => formatDateTime(post.scheduled_at) },
+  { label: 'Toelichting', cell: (post) => <PostOutcome post={post} /> },
+];
+
+const ATTEMPT_COLUMNS: Column<Awaited<ReturnType<typeof postAttempts>>[number]>[] = [
+  { label: 'Tijd', cell: (attempt) => formatDateTime(attempt.at) },
+  { label: 'Stap', cell: (attempt) => attempt.step },
+  { label: 'Antwoord', cell: (attempt) => attempt.response_status ?? '—' },
+  { label: 'Uitkomst', cell: (attempt) => `${attempt.outcome}${attempt.dry_run ? ' (proef)' : ''}` },
+  { label: 'Details', cell: (attempt) => attempt.detail ?? '' },
+];
+
 /** The API's post input, with the picker's Amsterdam time instead of an ISO string. */
 const PostFormSchema = PostInputSchema.omit({ scheduledAt: true }).extend({
   scheduledAt: amsterdamDateTimeField,
@@ -111,15 +133,6 @@ const ListQuerySchema = z.object({
     .optional(),
 });
 
-function isHttpUrl(value: string | null): value is string {
-  if (!value) return false;
-  try {
-    return ['http:', 'https:'].includes(new URL(value).protocol);
-  } catch {
-    return false;
-  }
-}
-
 const canEdit = (c: Context<AppEnv>) => roleAtLeast(c.var.principal!.role, 'editor');
 
 export function postPages() {
@@ -134,28 +147,11 @@ export function postPages() {
     const status = query.data.status || undefined;
     const posts = await listPosts(c.var.deps.db, { status, before: query.data.before, limit: PAGE_SIZE });
     const health = await currentLinkedinHealth(c);
-    const isAdmin = roleAtLeast(c.var.principal!.role, 'admin');
     const older = posts.length === PAGE_SIZE ? posts[posts.length - 1]!.id : null;
     return c.html(
       <AdminPage c={c} title="LinkedIn-berichten">
         <Notice c={c} messages={OK_MESSAGES} />
-        {health.warnings.length > 0 ? (
-          <div class="warning">
-            <h2>Let op</h2>
-            <ul>
-              {health.warnings.map((warning) => (
-                <li key={warning}>{warning}</li>
-              ))}
-            </ul>
-            {isAdmin && health.heldPosts > 0 ? (
-              <ActionButton
-                c={c}
-                action="/admin/posts/requeue-held"
-                label="Wachtende berichten opnieuw versturen"
-              />
-            ) : null}
-          </div>
-        ) : null}
+        <HealthWarnings c={c} health={health} />
         {canEdit(c) ? (
           <p>
             <a href="/admin/posts/new">Nieuw bericht schrijven</a>
@@ -175,40 +171,13 @@ export function postPages() {
             Tonen
           </button>
         </form>
-        {posts.length === 0 ? (
-          <p>Geen berichten{status ? ` met de status "${STATUS_LABELS[status]}"` : ''}.</p>
-        ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Bericht</th>
-                  <th scope="col">Soort</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Gepland</th>
-                  <th scope="col">Toelichting</th>
-                </tr>
-              </thead>
-              <tbody>
-                {posts.map((post) => (
-                  <tr key={post.id}>
-                    <td>
-                      <a href={`/admin/posts/${post.id}`}>{post.title}</a>
-                    </td>
-                    <td>{KIND_LABELS[post.kind]}</td>
-                    <td>
-                      <span class="badge">{STATUS_LABELS[post.status]}</span>
-                    </td>
-                    <td>{formatDateTime(post.scheduled_at)}</td>
-                    <td>
-                      <PostOutcome post={post} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          caption="LinkedIn-berichten, nieuwste eerst"
+          columns={POST_COLUMNS}
+          rows={posts}
+          rowKey={(post) => post.id}
+          empty={`Geen berichten${status ? ` met de status "${STATUS_LABELS[status]}"` : ''}.`}
+        />
         {older ? (
           <p>
             <a href={`/admin/posts?${new URLSearchParams({ ...(status ? { status } : {}), before: older })}`}>
@@ -611,37 +580,13 @@ async function detailPage(c: Context<AppEnv>, post: PostRow, errors: FieldErrors
       {editor ? <PostActions c={c} post={post} errors={errors} /> : null}
       <PostPreview preview={preview} />
       <h2>Pogingen bij LinkedIn</h2>
-      {attempts.length === 0 ? (
-        <p>Nog geen pogingen.</p>
-      ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Tijd</th>
-                <th scope="col">Stap</th>
-                <th scope="col">Antwoord</th>
-                <th scope="col">Uitkomst</th>
-                <th scope="col">Details</th>
-              </tr>
-            </thead>
-            <tbody>
-              {attempts.map((attempt) => (
-                <tr key={attempt.id}>
-                  <td>{formatDateTime(attempt.at)}</td>
-                  <td>{attempt.step}</td>
-                  <td>{attempt.response_status ?? '—'}</td>
-                  <td>
-                    {attempt.outcome}
-                    {attempt.dry_run ? ' (proef)' : ''}
-                  </td>
-                  <td>{attempt.detail ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        caption="Elke poging met het antwoord van LinkedIn"
+        columns={ATTEMPT_COLUMNS}
+        rows={attempts}
+        rowKey={(attempt) => attempt.id}
+        empty="Nog geen pogingen."
+      />
       <p>
         <a href="/admin/posts">Alle berichten</a>
       </p>

@@ -6,6 +6,7 @@ import { createTokenAudited, revokeTokenAudited } from '../../api/routes/tokens.
 import { listApiTokens } from '../../domain/auth.js';
 import { listUsers, type PublicUser, ROLES } from '../../domain/users.js';
 import { adminArea } from './area.js';
+import { type Column, DataTable } from './crud.js';
 import { amsterdamDateTimeField } from './datetime.js';
 import {
   ActionButton,
@@ -39,6 +40,7 @@ const CreateTokenForm = z.object({
 });
 
 type FormValues = Record<string, string | string[]>;
+type TokenRow = Awaited<ReturnType<typeof listApiTokens>>[number];
 
 export function tokenPages() {
   const app = adminArea('admin');
@@ -48,12 +50,37 @@ export function tokenPages() {
     const [tokens, users] = await Promise.all([listApiTokens(db, null), listUsers(db)]);
     const emails = new Map(users.map((user) => [user.id, user.email]));
     const now = clock.now();
-    const state = (token: (typeof tokens)[number]) =>
+    const state = (token: TokenRow) =>
       token.revoked_at
         ? `Ingetrokken op ${formatDateTime(token.revoked_at)}`
         : token.expires_at && token.expires_at <= now
           ? 'Verlopen'
           : 'Actief';
+    const columns: Column<TokenRow>[] = [
+      { label: 'Naam', cell: (token) => token.name },
+      { label: 'Begint met', cell: (token) => <code>{token.prefix}…</code> },
+      { label: 'Rol', cell: (token) => ROLE_LABELS[token.role] },
+      { label: 'Eigenaar', cell: (token) => emails.get(token.user_id) ?? token.user_id },
+      { label: 'Aangemaakt', cell: (token) => formatDateTime(token.created_at) },
+      {
+        label: 'Laatst gebruikt',
+        cell: (token) => (token.last_used_at ? formatDateTime(token.last_used_at) : 'Nooit'),
+      },
+      { label: 'Verloopt', cell: (token) => (token.expires_at ? formatDateTime(token.expires_at) : 'Nooit') },
+      { label: 'Status', cell: (token) => <span class="badge">{state(token)}</span> },
+      {
+        label: 'Actie',
+        cell: (token) =>
+          token.revoked_at ? null : (
+            <ActionButton
+              c={c}
+              action={`/admin/tokens/${token.id}/revoke`}
+              label={`Intrekken: ${token.name}`}
+              variant="danger"
+            />
+          ),
+      },
+    ];
     return c.html(
       <AdminPage c={c} title="API-tokens">
         <Notice c={c} messages={{ revoked: 'Het token is ingetrokken: het werkt niet meer.' }} />
@@ -64,55 +91,13 @@ export function tokenPages() {
         <p>
           <a href="/admin/tokens/new">Token aanmaken</a>
         </p>
-        {tokens.length === 0 ? (
-          <p>Er zijn nog geen tokens.</p>
-        ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Naam</th>
-                  <th scope="col">Begint met</th>
-                  <th scope="col">Rol</th>
-                  <th scope="col">Eigenaar</th>
-                  <th scope="col">Aangemaakt</th>
-                  <th scope="col">Laatst gebruikt</th>
-                  <th scope="col">Verloopt</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Actie</th>
-                </tr>
-              </thead>
-              <tbody>
-                {tokens.map((token) => (
-                  <tr key={token.id}>
-                    <td>{token.name}</td>
-                    <td>
-                      <code>{token.prefix}…</code>
-                    </td>
-                    <td>{ROLE_LABELS[token.role]}</td>
-                    <td>{emails.get(token.user_id) ?? token.user_id}</td>
-                    <td>{formatDateTime(token.created_at)}</td>
-                    <td>{token.last_used_at ? formatDateTime(token.last_used_at) : 'Nooit'}</td>
-                    <td>{token.expires_at ? formatDateTime(token.expires_at) : 'Nooit'}</td>
-                    <td>
-                      <span class="badge">{state(token)}</span>
-                    </td>
-                    <td>
-                      {token.revoked_at ? null : (
-                        <ActionButton
-                          c={c}
-                          action={`/admin/tokens/${token.id}/revoke`}
-                          label={`Intrekken: ${token.name}`}
-                          variant="danger"
-                        />
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          caption="Alle tokens, ook ingetrokken en verlopen"
+          columns={columns}
+          rows={tokens}
+          rowKey={(token) => token.id}
+          empty="Er zijn nog geen tokens."
+        />
       </AdminPage>,
     );
   });

@@ -6,6 +6,7 @@ import { changeUser, createUserAudited } from '../../api/routes/users.js';
 import { Conflict } from '../../domain/errors.js';
 import { getUser, listUsers, PASSWORD_LENGTH, type PublicUser, ROLES } from '../../domain/users.js';
 import { adminArea } from './area.js';
+import { type Column, DataTable } from './crud.js';
 import {
   ActionButton,
   AdminPage,
@@ -52,6 +53,17 @@ const CreateUserForm = z.object({
 
 type FormValues = Record<string, string | string[]>;
 
+const USER_COLUMNS: Column<PublicUser>[] = [
+  { label: 'Naam', cell: (user) => <a href={`/admin/users/${user.id}`}>{user.name || user.email}</a> },
+  { label: 'E-mailadres', cell: (user) => user.email },
+  { label: 'Rol', cell: (user) => ROLE_LABELS[user.role] },
+  {
+    label: 'Status',
+    cell: (user) => <span class="badge">{user.disabled_at ? 'Uitgeschakeld' : 'Actief'}</span>,
+  },
+  { label: 'Aangemaakt', cell: (user) => formatDateTime(user.created_at) },
+];
+
 /** A domain rule's or a taken address's field errors; anything else is the error page's business. */
 function formErrors(error: unknown): FieldErrors | null {
   if (error instanceof Conflict && error.fields.length > 0) {
@@ -71,34 +83,13 @@ export function userPages() {
         <p>
           <a href="/admin/users/new">Gebruiker toevoegen</a>
         </p>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Naam</th>
-                <th scope="col">E-mailadres</th>
-                <th scope="col">Rol</th>
-                <th scope="col">Status</th>
-                <th scope="col">Aangemaakt</th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.map((user) => (
-                <tr key={user.id}>
-                  <td>
-                    <a href={`/admin/users/${user.id}`}>{user.name || user.email}</a>
-                  </td>
-                  <td>{user.email}</td>
-                  <td>{ROLE_LABELS[user.role]}</td>
-                  <td>
-                    <span class="badge">{user.disabled_at ? 'Uitgeschakeld' : 'Actief'}</span>
-                  </td>
-                  <td>{formatDateTime(user.created_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption="Alle accounts, ook uitgeschakelde"
+          columns={USER_COLUMNS}
+          rows={users}
+          rowKey={(user) => user.id}
+          empty="Er zijn nog geen gebruikers."
+        />
       </AdminPage>,
     );
   });
