@@ -36,7 +36,8 @@ export function normaliseEmail(input: string): NormalisedEmail {
   return { ok: true, email };
 }
 
-function hasControlCharacter(value: string): boolean {
+/** A line break, NUL or other control character: never in an address or any text that becomes a header. */
+export function hasControlCharacter(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const code = value.charCodeAt(i);
     if (code < 0x20 || code === 0x7f) return true;

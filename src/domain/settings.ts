@@ -1,9 +1,17 @@
 import { z } from 'zod';
 import type { DbOrTx } from '../db/connection.js';
+import { hasControlCharacter } from './email-address.js';
 
 /** Programme settings with their defaults; stored rows override them key by key. */
 export const settingsSchema = z.object({
-  programmeName: z.string().trim().min(1).max(120).default('Thuispost'),
+  /** One line: it is part of email subjects, where a line break would start a header of its own. */
+  programmeName: z
+    .string()
+    .trim()
+    .min(1)
+    .max(120)
+    .refine((value) => !hasControlCharacter(value), 'De naam past op één regel, zonder stuurtekens.')
+    .default('Thuispost'),
   programmeDescription: z
     .string()
     .trim()
