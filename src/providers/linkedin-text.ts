@@ -42,13 +42,22 @@ export function isProperlyEscaped(escaped: string): boolean {
   return true;
 }
 
+/** How long the whole text is once escaped (before any cut): over MAX_COMMENTARY it gets cut. */
+export function escapedLength(text: string): number {
+  return escapeLittleText(normaliseCommentary(text)).length;
+}
+
+function normaliseCommentary(text: string): string {
+  return text.replace(/\r\n?/g, '\n').trim();
+}
+
 /**
  * The commentary as sent: escaped, and within `max` characters (UTF-16 code units, which is never
  * fewer than LinkedIn's count). Too long: cut on a word boundary (never inside an escape or a
  * surrogate pair) and end with an ellipsis; a single word longer than the limit is cut hard.
  */
 export function composeCommentary(text: string, max = MAX_COMMENTARY): string {
-  const normalised = text.replace(/\r\n?/g, '\n').trim();
+  const normalised = normaliseCommentary(text);
   const escaped = escapeLittleText(normalised);
   if (escaped.length <= max) return escaped;
   const budget = max - ELLIPSIS.length;

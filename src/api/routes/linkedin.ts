@@ -17,7 +17,7 @@ import {
   updatePost,
 } from '../../domain/linkedin.js';
 import { getSettings, updateSettings } from '../../domain/settings.js';
-import { composeCommentary, escapeLittleText, MAX_COMMENTARY } from '../../providers/linkedin-text.js';
+import { composeCommentary, escapedLength, MAX_COMMENTARY } from '../../providers/linkedin-text.js';
 import { audited } from '../audited.js';
 import type { AppEnv } from '../deps.js';
 import { apiRoute, IdParam, jsonContent } from '../openapi.js';
@@ -129,14 +129,13 @@ const SettingsSchema = z
 
 function toJson(p: PostRow) {
   const escaped = composeCommentary(p.commentary);
-  const whole = escapeLittleText(p.commentary.replace(/\r\n?/g, '\n').trim());
   return {
     id: p.id,
     kind: p.kind,
     editionId: p.edition_id,
     commentary: p.commentary,
     commentaryLength: escaped.length,
-    truncated: whole.length > MAX_COMMENTARY,
+    truncated: escapedLength(p.commentary) > MAX_COMMENTARY,
     link: p.link,
     title: p.title,
     description: p.description,

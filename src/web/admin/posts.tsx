@@ -30,11 +30,12 @@ import {
 import { roleAtLeast } from '../../domain/users.js';
 import {
   composeCommentary,
-  escapeLittleText,
+  escapedLength,
   MAX_COMMENTARY,
   unescapeLittleText,
 } from '../../providers/linkedin-text.js';
 import { adminArea } from './area.js';
+import { COMMENTARY_COUNTER_SCRIPT } from './assets/commentary-counter.js';
 import { type Column, DataTable } from './crud.js';
 import { amsterdamDateTimeField, instantToAmsterdamLocal } from './datetime.js';
 import { currentLinkedinHealth, HealthWarnings } from './linkedin.js';
@@ -188,6 +189,13 @@ export function postPages() {
       </AdminPage>,
     );
   });
+
+  app.get('/assets/commentary-counter.js', (c) =>
+    c.body(COMMENTARY_COUNTER_SCRIPT, 200, {
+      'content-type': 'text/javascript; charset=utf-8',
+      'cache-control': 'private, max-age=3600',
+    }),
+  );
 
   app.get('/new', editorOnly, (c) =>
     c.html(<ComposePage c={c} values={{ kind: 'article' }} errors={{}} preview={null} />),
@@ -374,7 +382,6 @@ async function previewOf(
   post: { commentary: string; title: string; description: string; link: string; imageUrl: string | null },
 ): Promise<Preview> {
   const sent = composeCommentary(post.commentary);
-  const whole = escapeLittleText(post.commentary.replace(/\r\n?/g, '\n').trim());
   const imageUrl = await effectiveImageUrl(c.var.deps.db, { image_url: post.imageUrl });
   let domain = '';
   try {
@@ -386,7 +393,7 @@ async function previewOf(
     visible: unescapeLittleText(sent),
     sent,
     length: sent.length,
-    truncated: whole.length > MAX_COMMENTARY,
+    truncated: escapedLength(post.commentary) > MAX_COMMENTARY,
     title: post.title,
     description: post.description,
     domain,
@@ -440,6 +447,19 @@ function PostPreview(props: { preview: Preview }) {
   );
 }
 
+/** The count under the text; assets/commentary-counter.ts keeps it up to date while typing. */
+function CommentaryCounter(props: { text: string }) {
+  const length = escapedLength(props.text);
+  return (
+    <p id="tekenteller" class="hint" aria-live="polite">
+      {numberFormat.format(length)} van {numberFormat.format(MAX_COMMENTARY)} tekens
+      {length > MAX_COMMENTARY ? ': te lang, LinkedIn krijgt een ingekorte tekst.' : '.'}
+    </p>
+  );
+}
+
+const COUNTER_SCRIPT_PATH = '/admin/posts/assets/commentary-counter.js';
+
 function PostFields(props: { values: PostFormValues; errors: FieldErrors; kindFixed?: boolean }) {
   const { values, errors } = props;
   return (
@@ -463,6 +483,7 @@ function PostFields(props: { values: PostFormValues; errors: FieldErrors; kindFi
         errors={errors}
         hint={`Hoogstens ${numberFormat.format(MAX_COMMENTARY)} tekens. Tekens als # @ ( ) * _ krijgen voor LinkedIn een \\ ervoor en tellen dan dubbel; de lezer ziet ze gewoon.`}
       />
+      <CommentaryCounter text={text(values, 'commentary')} />
       <Field name="link" label="Link" type="url" required value={text(values, 'link')} errors={errors} />
       <Field
         name="title"
@@ -509,6 +530,7 @@ function ComposePage(props: {
 }) {
   return (
     <AdminPage c={props.c} title="Nieuw LinkedIn-bericht">
+      <script src={COUNTER_SCRIPT_PATH} defer />
       <ErrorSummary errors={props.errors} />
       {props.preview ? <PostPreview preview={props.preview} /> : null}
       <PostForm c={props.c} action="/admin/posts">
@@ -532,6 +554,7 @@ function ComposePage(props: {
 function EditPage(props: { c: Context<AppEnv>; post: PostRow; values: PostFormValues; errors: FieldErrors }) {
   return (
     <AdminPage c={props.c} title={`Bericht bewerken: ${props.post.title}`}>
+      <script src={COUNTER_SCRIPT_PATH} defer />
       <ErrorSummary errors={props.errors} />
       <PostForm c={props.c} action={`/admin/posts/${props.post.id}/edit`}>
         <PostFields values={props.values} errors={props.errors} kindFixed={props.post.kind === 'edition'} />

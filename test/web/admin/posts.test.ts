@@ -1,4 +1,7 @@
+import { runInNewContext } from 'node:vm';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { escapedLength } from '../../../src/providers/linkedin-text.js';
 import { type AdminBrowser, logInAs } from '../../helpers/admin.js';
 import { createTestContext, TestClock, type TestContext } from '../../helpers/context.js';
 
@@ -259,5 +262,55 @@ describe('the queue and its actions', () => {
     const id = await compose(postFields());
     expect((await editor.submit(`/admin/posts/${id}/cancel`, {}, { csrf: 'vervalst' })).status).toBe(403);
     expect((await post(id)).status).toBe('draft');
+  });
+});
+
+describe('the live character counter', () => {
+  it('is a same-origin script on the compose page, which counts without it too', async () => {
+    const html = await (await editor.page('/admin/posts/new')).text();
+    expect(html).toContain('<script src="/admin/posts/assets/commentary-counter.js" defer="">');
+    expect(html).toContain('0 van 3.000 tekens.');
+    const script = await editor.page('/admin/posts/assets/commentary-counter.js');
+    expect(script.headers.get('content-type')).toContain('javascript');
+  });
+
+  it('counts in the browser exactly as the server does', async () => {
+    const source = await (await editor.page('/admin/posts/assets/commentary-counter.js')).text();
+    const field = { value: '', listener: () => {} };
+    const counter = { textContent: '' };
+    const document = {
+      querySelector: () => ({
+        get value() {
+          return field.value;
+        },
+        addEventListener: (_: string, listener: () => void) => {
+          field.listener = listener;
+        },
+      }),
+      getElementById: () => counter,
+    };
+    runInNewContext(source, {
+      document,
+      Intl,
+      setTimeout: (run: () => void) => run(),
+      clearTimeout: () => {},
+    });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'grapheme', maxLength: 400 }),
+          fc.string({
+            unit: fc.constantFrom('#', '@', '\\', '(', '_', ' ', 'a', 'é', '😀', '\r', '\n'),
+            maxLength: 400,
+          }),
+        ),
+        (text) => {
+          field.value = text;
+          field.listener();
+          const shown = Number(counter.textContent.split(' van ')[0]!.replace(/\./g, ''));
+          expect(shown).toBe(escapedLength(text));
+        },
+      ),
+    );
   });
 });
