@@ -13,6 +13,8 @@ import { BlockList, isIP, type LookupFunction } from 'node:net';
 export interface ImageFetchOptions {
   /** Tests only: allow loopback and private addresses (the fake servers run on 127.0.0.1). */
   allowPrivateAddresses?: boolean;
+  /** Tests only: which addresses count as reachable instead (default: the public ones). */
+  isAllowedAddress?: (address: string) => boolean;
   maxBytes?: number;
   timeoutMs?: number;
 }
@@ -53,11 +55,14 @@ for (const [net, prefix] of [
   blocked4.addSubnet(net, prefix, 'ipv4');
 }
 for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
+  // Unspecified, loopback and the deprecated IPv4-compatible ::a.b.c.d.
+  ['::', 96],
   ['64:ff9b::', 96],
   ['100::', 64],
   ['2001:db8::', 32],
+  // Teredo and 6to4 carry an IPv4 address inside; both are obsolete for serving images.
+  ['2001::', 32],
+  ['2002::', 16],
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
@@ -77,12 +82,12 @@ export function isPublicAddress(address: string): boolean {
 }
 
 /** A lookup that refuses non-public addresses; the socket connects to the address it returns. */
-function guardedLookup(allowPrivate: boolean): LookupFunction {
+function guardedLookup(allowed: (address: string) => boolean): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, '', 0);
       const list = addresses as unknown as { address: string; family: number }[];
-      const bad = list.find((a) => !allowPrivate && !isPublicAddress(a.address));
+      const bad = list.find((a) => !allowed(a.address));
       if (bad || list.length === 0) {
         return callback(
           new ImageFetchError(`the image host resolves to a non-public address (${bad?.address ?? 'none'})`),
@@ -99,14 +104,11 @@ function guardedLookup(allowPrivate: boolean): LookupFunction {
 
 export async function fetchImage(url: string, options: ImageFetchOptions = {}): Promise<FetchedImage> {
   const maxBytes = options.maxBytes ?? MAX_IMAGE_BYTES;
+  const allowed =
+    options.isAllowedAddress ?? (options.allowPrivateAddresses === true ? () => true : isPublicAddress);
   let current = url;
   for (let redirects = 0; redirects <= 3; redirects++) {
-    const result = await fetchOnce(
-      current,
-      options.allowPrivateAddresses === true,
-      maxBytes,
-      options.timeoutMs ?? 10_000,
-    );
+    const result = await fetchOnce(current, allowed, maxBytes, options.timeoutMs ?? 10_000);
     if ('redirect' in result) {
       current = new URL(result.redirect, current).toString();
       continue;
@@ -118,7 +120,7 @@ export async function fetchImage(url: string, options: ImageFetchOptions = {}): 
 
 function fetchOnce(
   url: string,
-  allowPrivate: boolean,
+  allowed: (address: string) => boolean,
   maxBytes: number,
   timeoutMs: number,
 ): Promise<FetchedImage | { redirect: string }> {
@@ -134,7 +136,7 @@ function fetchOnce(
   if (parsed.username || parsed.password)
     return Promise.reject(new ImageFetchError('image addresses may not carry credentials'));
   const literal = parsed.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(literal) && !allowPrivate && !isPublicAddress(literal)) {
+  if (isIP(literal) && !allowed(literal)) {
     return Promise.reject(new ImageFetchError(`the image address is not public (${literal})`));
   }
   const transport = parsed.protocol === 'https:' ? https : http;
@@ -142,7 +144,7 @@ function fetchOnce(
     const request = transport.get(
       parsed,
       {
-        lookup: guardedLookup(allowPrivate),
+        lookup: guardedLookup(allowed),
         timeout: timeoutMs,
         headers: { accept: 'image/*', 'user-agent': 'thuispost' },
       },
