@@ -109,19 +109,18 @@ export class MailerError extends Error {
 
 export const MAX_BATCH_SIZE = 100;
 
-/** Header values must not carry line breaks: that would let input add headers of its own. */
+const hasLineBreak = (value: string) => value.includes('\n') || value.includes('\r');
+
+/**
+ * Header values must not carry line breaks: that would let input add headers of its own. Every
+ * field is optional, so that what a batch's emails share is checked once per batch.
+ */
 export function assertSafeHeaders(
-  email: Pick<OutgoingEmail, 'from' | 'to' | 'subject' | 'replyTo' | 'headers'>,
+  email: Partial<Pick<OutgoingEmail, 'from' | 'to' | 'subject' | 'replyTo' | 'headers'>>,
 ): void {
-  const values = [
-    email.subject,
-    email.from,
-    email.replyTo ?? '',
-    ...email.to,
-    ...Object.values(email.headers ?? {}),
-  ];
-  const names = Object.keys(email.headers ?? {});
-  if ([...values, ...names].some((value) => /[\r\n]/.test(value))) {
-    throw new MailerError('an email header contains a line break', 'permanent', null);
-  }
+  const unsafe =
+    [email.subject, email.from, email.replyTo].some((value) => value !== undefined && hasLineBreak(value)) ||
+    (email.to ?? []).some(hasLineBreak) ||
+    Object.entries(email.headers ?? {}).some(([name, value]) => hasLineBreak(name) || hasLineBreak(value));
+  if (unsafe) throw new MailerError('an email header contains a line break', 'permanent', null);
 }

@@ -1,11 +1,18 @@
 import { type BatchEmail, type GappedText, gapValue, type SharedEmailContent } from './mailer.js';
 
-/** The inside of a JSON string literal, as JSON.stringify writes it. */
-const jsonStringContent = (value: string) => JSON.stringify(value).slice(1, -1);
+/** Strings JSON.stringify leaves as they are: no quote, backslash, control character or surrogate. */
+const PLAIN_JSON_STRING = /^[\u0020\u0021\u0023-\u005b\u005d-\ud7ff\ue000-\uffff]*$/;
 
-/** A shared text's parts, JSON-escaped and UTF-8 encoded once per batch. */
+/** The inside of a JSON string literal, as JSON.stringify writes it (most values need no escape). */
+const jsonStringContent = (value: string) =>
+  PLAIN_JSON_STRING.test(value) ? value : JSON.stringify(value).slice(1, -1);
+
+/** Shared parts shorter than this are copied into each email's small pieces: fewer, larger writes. */
+const INLINE_BELOW = 1024;
+
+/** A shared text's parts, JSON-escaped; the large ones UTF-8 encoded, to be written where they are. */
 interface EncodedGappedText {
-  parts: Buffer[];
+  parts: (string | Buffer)[];
   slots: readonly string[];
 }
 
@@ -17,7 +24,11 @@ interface EncodedContent {
 }
 
 function encodeGappedText(text: GappedText): EncodedGappedText {
-  return { parts: text.parts.map((part) => Buffer.from(jsonStringContent(part))), slots: text.slots };
+  const parts = text.parts.map((part) => {
+    const escaped = jsonStringContent(part);
+    return escaped.length < INLINE_BELOW ? escaped : Buffer.from(escaped);
+  });
+  return { parts, slots: text.slots };
 }
 
 function encodeContent(content: SharedEmailContent): EncodedContent {
@@ -29,6 +40,12 @@ function encodeContent(content: SharedEmailContent): EncodedContent {
   };
 }
 
+/**
+ * Encoded once per content object: a worker reuses an edition's content for all its batches, and
+ * the encoding goes when the content does.
+ */
+const encodedContents = new WeakMap<SharedEmailContent, EncodedContent>();
+
 /** A request body as the pieces to write one after the other. */
 export interface PiecedBody {
   pieces: (string | Buffer)[];
@@ -39,7 +56,7 @@ export interface PiecedBody {
  * The body of `POST /emails/batch`, byte for byte what the Resend SDK's `batch.send` would post
  * for the same emails filled in (its keys, in its order: from, headers, html, subject, text, to),
  * but assembled instead of serialised: the large shared parts of each language are JSON-escaped
- * and encoded once per batch and every email refers to the same Buffers; per recipient only the
+ * and encoded once (per content object) and every email refers to the same Buffers; per recipient only the
  * small gap values are escaped. Written with one writev (see http-post.ts), the body is never
  * copied into one piece. The SDK would build ~100 personalised 30 KB strings per batch, then one
  * string of all of them, then its UTF-8 copy: that garbage, not the network, limited a send.
@@ -51,7 +68,6 @@ export interface PiecedBody {
  * happens (test/providers/resend-batch-body.test.ts checks both, lone surrogates included).
  */
 export function resendBatchBody(emails: readonly BatchEmail[]): PiecedBody {
-  const encoded = new Map<SharedEmailContent, EncodedContent>();
   const pieces: (string | Buffer)[] = [];
   let byteLength = 0;
   // Small strings between the shared parts are joined: fewer, larger pieces to write.
@@ -64,7 +80,9 @@ export function resendBatchBody(emails: readonly BatchEmail[]): PiecedBody {
   };
   const appendGapped = (text: EncodedGappedText, values: Readonly<Record<string, string>>) => {
     text.parts.forEach((part, index) => {
-      if (part.length > 0) {
+      if (typeof part === 'string') {
+        pending += part;
+      } else {
         flush();
         pieces.push(part);
         byteLength += part.length;
@@ -74,10 +92,10 @@ export function resendBatchBody(emails: readonly BatchEmail[]): PiecedBody {
     });
   };
   emails.forEach((email, index) => {
-    let content = encoded.get(email.content);
+    let content = encodedContents.get(email.content);
     if (!content) {
       content = encodeContent(email.content);
-      encoded.set(email.content, content);
+      encodedContents.set(email.content, content);
     }
     pending += `${index === 0 ? '' : ','}{"from":${content.from},`;
     if (email.headers) pending += `"headers":${JSON.stringify(email.headers)},`;

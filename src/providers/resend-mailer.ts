@@ -128,13 +128,11 @@ export class ResendMailer implements Mailer {
     if (emails.length > MAX_BATCH_SIZE) {
       throw new MailerError(`a batch holds at most ${MAX_BATCH_SIZE} emails`, 'permanent', null);
     }
+    for (const content of new Set(emails.map((email) => email.content))) {
+      assertSafeHeaders({ from: content.from, subject: content.subject });
+    }
     for (const email of emails) {
-      assertSafeHeaders({
-        from: email.content.from,
-        subject: email.content.subject,
-        to: email.to,
-        ...(email.headers ? { headers: email.headers } : {}),
-      });
+      assertSafeHeaders({ to: email.to, ...(email.headers ? { headers: email.headers } : {}) });
     }
     const { data, error, headers } = await answerOf<{ data: { id: string }[] }>(
       postPieces(

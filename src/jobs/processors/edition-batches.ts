@@ -1,6 +1,7 @@
 import { type Job, Worker } from 'bullmq';
 import { z } from 'zod';
 import type { Db } from '../../db/connection.js';
+import type { Locale } from '../../db/schema.js';
 import {
   type BatchRecipient,
   batchRecipients,
@@ -45,6 +46,7 @@ export function batchIdempotencyKey(editionId: string, batchNo: number): string 
  * provider answers from its idempotency cache; the recipient set and body are identical.
  */
 export function editionBatchProcessor(deps: BatchProcessorDeps, rateLimit: ProviderRateLimit) {
+  const contentsOf = editionContents(deps);
   return async (job: Job): Promise<string> => {
     const { editionId, batchNo } = payloadSchema.parse(job.data);
     const now = deps.clock.now();
@@ -56,13 +58,8 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, rateLimit: Provi
       .select(['sending_started_at'])
       .where('id', '=', editionId)
       .executeTakeFirstOrThrow();
-    const renders = await deps.db
-      .selectFrom('edition_renders')
-      .selectAll()
-      .where('edition_id', '=', editionId)
-      .execute();
-    const byLocale = new Map(renders.map((r) => [r.locale, personalisable(r, deps.emailFrom)]));
-    const fallback = byLocale.get(renders[0]!.locale)!;
+    const byLocale = await contentsOf(editionId, edition.sending_started_at);
+    const fallback = byLocale.values().next().value!;
     const recipients = await batchRecipients(deps.db, editionId, batchNo);
     // Links are issued "at" the send's start, so every retry produces byte-identical messages.
     const issuedAt = edition.sending_started_at ?? now;
@@ -109,6 +106,36 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, rateLimit: Provi
       .transaction()
       .execute((tx) => closeBatch(tx, editionId, batchNo, outcomes, deps.clock.now()));
     return `sent ${outcomes.filter((o) => o.messageId !== null).length} of ${outcomes.length}`;
+  };
+}
+
+/** How many editions' contents a worker keeps: sends seldom overlap. */
+const CACHED_EDITIONS = 4;
+
+/**
+ * The shared content of an edition being sent, per locale: read, cut at its markers (and, by the
+ * mailer, encoded) once per send and worker process instead of once per batch. The renders are
+ * written once, in the transaction that starts the send and sets `sending_started_at`, so that
+ * moment names them.
+ */
+function editionContents(deps: Pick<BatchProcessorDeps, 'db' | 'emailFrom'>) {
+  const cache = new Map<string, Map<Locale, SharedEmailContent>>();
+  return async (editionId: string, sendingStartedAt: Date | null) => {
+    const key = sendingStartedAt ? `${editionId}@${sendingStartedAt.toISOString()}` : null;
+    const cached = key ? cache.get(key) : undefined;
+    if (cached) return cached;
+    const renders = await deps.db
+      .selectFrom('edition_renders')
+      .select(['locale', 'subject', 'html', 'text'])
+      .where('edition_id', '=', editionId)
+      .execute();
+    if (renders.length === 0) throw new Error(`edition ${editionId} is sending without renders`);
+    const byLocale = new Map(renders.map((r) => [r.locale, personalisable(r, deps.emailFrom)]));
+    if (key) {
+      cache.set(key, byLocale);
+      if (cache.size > CACHED_EDITIONS) cache.delete(cache.keys().next().value!);
+    }
+    return byLocale;
   };
 }
 
