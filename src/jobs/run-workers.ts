@@ -35,8 +35,11 @@ export async function runBackground(runtime: Runtime): Promise<void> {
     db: database.db,
     databaseUrl: config.databaseUrl,
     queues: redis.queues,
+    redis: redis.producer,
     clock,
     logger,
+    // A Redis that lost everything lost the recurring jobs too.
+    afterRedisRestart: () => registerSchedules(redis.queues),
   });
   await relay.start();
   // Stopped before the pools close: relay first (no new jobs), then workers finish what they hold.

@@ -68,6 +68,7 @@ export async function startTestBackground(
     db: ctx.db,
     databaseUrl: ctx.databaseUrl,
     queues,
+    redis: redis.producer,
     clock,
     logger: ctx.deps.logger,
     sweepIntervalMs: 200,
