@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Chaos, type ChaosFault } from './chaos.js';
 
 /** The characters LinkedIn's "little text" reserves (written out here independently of src/). */
 const RESERVED = '\\|{}@[]()<>#*_~';
@@ -43,6 +44,15 @@ export interface Fault {
   afterEffect?: boolean;
 }
 
+/** How LinkedIn shows each kind of random trouble. */
+const CHAOS_FAULTS: Record<ChaosFault, Fault> = {
+  'rate-limited': { status: 429, body: { status: 429, message: 'Resource level throttle limit reached' } },
+  'server-error': { status: 500 },
+  'server-error-after-work': { status: 500, afterEffect: true },
+  dropped: { drop: true },
+  'dropped-after-work': { drop: true, afterEffect: true },
+};
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -77,6 +87,8 @@ export class FakeLinkedIn {
   clientSecret = 'fake-secret';
   /** Slow answers (ms) on POST /rest/posts, after the post was created. */
   createLatencyMs = 0;
+  /** Fault-injection mode for the REST API and uploads: random latency spikes and faults. */
+  chaos: Chaos | null = null;
   private readonly faults: { route: string; fault: Fault }[] = [];
   private readonly hanging = new Set<ServerResponse>();
   private server: Server | null = null;
@@ -150,7 +162,7 @@ export class FakeLinkedIn {
     const record = (status: number) =>
       this.requests.push({ method, path, query: url.searchParams, headers: req.headers, body, status });
 
-    const fault = this.takeFault(method, path);
+    const fault = this.takeFault(method, path) ?? (await this.chaosFault(path));
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       if (fault?.afterEffect) return this.answerFault(fault, res, record);
       record(status);
@@ -263,6 +275,13 @@ export class FakeLinkedIn {
       return post ? send(200, post) : send(404, { status: 404, message: 'Not found' });
     }
     return send(404, { status: 404, message: `no route ${method} ${path}` });
+  }
+
+  private async chaosFault(path: string): Promise<Fault | undefined> {
+    if (!this.chaos || !(path.startsWith('/rest/') || path.startsWith('/upload/'))) return undefined;
+    const { spikeMs, fault } = this.chaos.draw();
+    await Chaos.wait(spikeMs);
+    return fault ? CHAOS_FAULTS[fault] : undefined;
   }
 
   private answerFault(fault: Fault, res: ServerResponse, record: (status: number) => void) {

@@ -107,17 +107,20 @@ export async function createTestContext(
       return rawLogs.map((line) => JSON.parse(line) as Record<string, unknown>);
     },
     rawLogs,
-    async userWithToken(role, email) {
-      const user = await createUser(database.db, {
-        email: email ?? `${role}-${randomBytes(4).toString('hex')}@voorbeeld.test`,
-        role,
-        password: TEST_PASSWORD,
-      });
-      const { token } = await createApiToken(database.db, user, { name: `${role} test token` });
-      return { userId: user.id, token, headers: { authorization: `Bearer ${token}` } };
-    },
+    userWithToken: (role, email) => userWithToken(database.db, role, email),
     close: () => database.close(),
   };
+}
+
+/** Creates a user with the role and an API token; returns headers for authenticated requests. */
+export async function userWithToken(db: Db, role: Role, email?: string) {
+  const user = await createUser(db, {
+    email: email ?? `${role}-${randomBytes(4).toString('hex')}@voorbeeld.test`,
+    role,
+    password: TEST_PASSWORD,
+  });
+  const { token } = await createApiToken(db, user, { name: `${role} test token` });
+  return { userId: user.id, token, headers: { authorization: `Bearer ${token}` } };
 }
 
 /** JSON request options for `app.request`. */

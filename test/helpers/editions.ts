@@ -22,9 +22,15 @@ export function editionInput(overrides: Record<string, unknown> = {}) {
   };
 }
 
+/** What the edition helpers need: the API (in process, or a real server over HTTP) and users. */
+export interface ApiCaller {
+  app: { request(path: string, init?: RequestInit): Response | Promise<Response> };
+  userWithToken: TestContext['userWithToken'];
+}
+
 /** An edition written by one editor and approved by another, through the API; returns its id. */
 export async function approvedEdition(
-  ctx: TestContext,
+  ctx: ApiCaller,
   overrides: Record<string, unknown> = {},
 ): Promise<string> {
   const author = (await ctx.userWithToken('editor')).headers;
