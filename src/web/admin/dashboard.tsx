@@ -11,7 +11,7 @@ import { queueJobCounts } from '../../jobs/queues.js';
 import { cachedSenderDomains, type SenderDomains } from '../../providers/sender-domains.js';
 import { adminArea } from './area.js';
 import { SendProgress, StatusBadge } from './editions.js';
-import { AdminPage, formatDateTime, numberFormat, ROLE_LABELS } from './ui.js';
+import { AdminPage, formatDateTime, numberFormat, ROLE_LABELS, TableRegion } from './ui.js';
 
 /** How long the overview waits for Resend or Redis before it says they did not answer. */
 const ANSWER_WITHIN_MS = 3_000;
@@ -127,11 +127,15 @@ function SenderSection(props: { health: Timed<SenderHealth> }) {
           ))}
         </ul>
       ) : null}
-      <p>
-        Laatste {health.recent.editions.length} edities: {numberFormat.format(health.recent.sent)} verzonden,
-        harde bounces {percent(health.recent.bounceRate)}, klachten {percent(health.recent.complaintRate)}{' '}
-        (grens 0,1 %).
-      </p>
+      {health.recent.editions.length === 0 ? (
+        <p>Nog geen verzonden edities om bounces en klachten over te tellen.</p>
+      ) : (
+        <p>
+          Laatste {health.recent.editions.length} edities: {numberFormat.format(health.recent.sent)}{' '}
+          verzonden, harde bounces {percent(health.recent.bounceRate)}, klachten{' '}
+          {percent(health.recent.complaintRate)} (grens 0,1 %).
+        </p>
+      )}
     </>
   );
 }
@@ -157,7 +161,8 @@ function LinkedInSection(props: { health: LinkedInHealth; admin: boolean }) {
           </li>
         ) : null}
         <li>
-          API-versie {health.version} ({health.versionAgeMonths} maanden oud)
+          API-versie {health.version}
+          {health.versionAgeMonths > 0 ? ` (${health.versionAgeMonths} maanden oud)` : ''}
         </li>
         <li>
           Wachtend op de koppeling: {health.heldPosts}; mislukt: {health.failedPosts}
@@ -178,7 +183,7 @@ function QueueSection(props: { health: Timed<QueueRow[]> | null; admin: boolean 
   if (!health.ok) return <p>Redis antwoordt niet: {health.reason}.</p>;
   return (
     <>
-      <div class="table-wrap">
+      <TableRegion label="Wachtrijen">
         <table>
           <thead>
             <tr>
@@ -201,7 +206,7 @@ function QueueSection(props: { health: Timed<QueueRow[]> | null; admin: boolean 
             ))}
           </tbody>
         </table>
-      </div>
+      </TableRegion>
       {props.admin ? (
         <p>
           <a href="/admin/queues">Naar de wachtrijmonitor</a>
@@ -214,7 +219,7 @@ function QueueSection(props: { health: Timed<QueueRow[]> | null; admin: boolean 
 function RecentSendsTable(props: { sends: RecentSend[] }) {
   if (props.sends.length === 0) return <p>Nog niets verzonden.</p>;
   return (
-    <div class="table-wrap">
+    <TableRegion label="Laatste verzendingen">
       <table>
         <thead>
           <tr>
@@ -249,7 +254,7 @@ function RecentSendsTable(props: { sends: RecentSend[] }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </TableRegion>
   );
 }
 

@@ -364,39 +364,26 @@ export function EditionFields(props: {
         errors={errors}
         hint="Volledig webadres van een afbeelding, bijvoorbeeld https://…/omslag.jpg."
       />
-      <div>
-        <label class="check" for={fieldId('openTracking')}>
-          <input
-            type="checkbox"
-            id={fieldId('openTracking')}
-            name="openTracking"
-            checked={draft.openTracking}
-            aria-describedby={`${fieldId('openTracking')}-hint`}
-          />
-          Openingen meten
-        </label>
-        <p class="hint" id={`${fieldId('openTracking')}-hint`}>
-          Staat standaard uit: een meetpixel is niet nodig om te weten of de editie aankwam.
-        </p>
-      </div>
+      <CheckboxGroup
+        name="openTracking"
+        legend="Meten"
+        options={[
+          {
+            value: 'on',
+            label:
+              'Openingen meten (staat standaard uit: een meetpixel is niet nodig om te weten of de editie aankwam)',
+          },
+        ]}
+        checked={draft.openTracking ? ['on'] : []}
+        errors={errors}
+      />
     </>
   );
 }
 
-function OpButton(props: {
-  op: string;
-  label: string;
-  variant?: 'secondary' | 'danger';
-  disabled?: boolean;
-}) {
+function OpButton(props: { op: string; label: string; variant?: 'secondary' | 'danger' }) {
   return (
-    <button
-      type="submit"
-      name="op"
-      value={props.op}
-      class={props.variant ?? 'secondary'}
-      disabled={props.disabled}
-    >
+    <button type="submit" name="op" value={props.op} class={props.variant ?? 'secondary'}>
       {props.label}
     </button>
   );
@@ -577,8 +564,8 @@ export function BlockEditor(props: { blocks: BlockDraft[]; errors: FieldErrors }
             <input type="hidden" name={`blocks.${index}.type`} value={block.type} />
             <BlockFields block={block} index={index} errors={props.errors} />
             <div class="actions">
-              <OpButton op={`up:${index}`} label={`Blok ${number} omhoog`} disabled={index === 0} />
-              <OpButton op={`down:${index}`} label={`Blok ${number} omlaag`} disabled={index === count - 1} />
+              {index > 0 ? <OpButton op={`up:${index}`} label={`Blok ${number} omhoog`} /> : null}
+              {index < count - 1 ? <OpButton op={`down:${index}`} label={`Blok ${number} omlaag`} /> : null}
               <OpButton op={`remove:${index}`} label={`Blok ${number} verwijderen`} variant="danger" />
             </div>
           </fieldset>

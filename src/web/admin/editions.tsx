@@ -63,6 +63,7 @@ import {
   PostForm,
   readForm,
   SelectField,
+  TableRegion,
   validateForm,
 } from './ui.js';
 
@@ -147,6 +148,33 @@ const OK_MESSAGES: Record<string, string> = {
   resent: 'De mislukte adressen krijgen de editie opnieuw.',
   deleted: 'De editie is verwijderd.',
 };
+
+/**
+ * The life-cycle buttons: the domain action each one calls and the notice after it. Those with a
+ * label are shown in a row when the status allows them; "send now" and "cancel" ask first.
+ */
+const ACTION_ROUTES: {
+  path: string;
+  action: EditionAction;
+  ok: string;
+  label?: string;
+  variant?: 'secondary';
+}[] = [
+  { path: 'submit', action: 'submit', ok: 'submitted', label: 'Ter beoordeling aanbieden' },
+  { path: 'approve', action: 'approve', ok: 'approved', label: 'Goedkeuren' },
+  {
+    path: 'request-changes',
+    action: 'requestChanges',
+    ok: 'changes-requested',
+    label: 'Terugsturen naar concept',
+    variant: 'secondary',
+  },
+  { path: 'pause', action: 'pause', ok: 'paused', label: 'Verzenden pauzeren' },
+  { path: 'resume', action: 'resume', ok: 'resumed', label: 'Verzenden hervatten' },
+  { path: 'reopen', action: 'reopen', ok: 'reopened', label: 'Weer een concept maken', variant: 'secondary' },
+  { path: 'send', action: 'schedule', ok: 'sending' },
+  { path: 'cancel', action: 'cancel', ok: 'cancelled' },
+];
 
 const PAGE_SIZE = 25;
 const HOUR_MS = 60 * 60 * 1000;
@@ -233,7 +261,7 @@ function PreviewPanel(props: { c: Context<AppEnv>; edition: EditionView }) {
               data-width={FRAME_WIDTHS[view.width]}
               data-title={`Voorbeeld van de e-mail: ${view.label}`}
             >
-              {view.label}
+              {view === chosen ? <strong>{view.label}</strong> : view.label}
             </a>
           </li>
         ))}
@@ -361,34 +389,15 @@ async function editionPage(c: Context<AppEnv>, id: string, state: EditionPageSta
           ) : null}
           <div class="actions">
             {isEditable(edition.status) ? <a href={`${base}/edit`}>Inhoud bewerken</a> : null}
-            {actions.has('submit') ? (
-              <ActionButton c={c} action={`${base}/submit`} label="Ter beoordeling aanbieden" />
-            ) : null}
-            {actions.has('approve') ? (
-              <ActionButton c={c} action={`${base}/approve`} label="Goedkeuren" />
-            ) : null}
-            {actions.has('requestChanges') ? (
+            {ACTION_ROUTES.filter((route) => route.label && actions.has(route.action)).map((route) => (
               <ActionButton
+                key={route.path}
                 c={c}
-                action={`${base}/request-changes`}
-                label="Terugsturen naar concept"
-                variant="secondary"
+                action={`${base}/${route.path}`}
+                label={route.label!}
+                variant={route.variant}
               />
-            ) : null}
-            {actions.has('pause') ? (
-              <ActionButton c={c} action={`${base}/pause`} label="Verzenden pauzeren" />
-            ) : null}
-            {actions.has('resume') ? (
-              <ActionButton c={c} action={`${base}/resume`} label="Verzenden hervatten" />
-            ) : null}
-            {actions.has('reopen') ? (
-              <ActionButton
-                c={c}
-                action={`${base}/reopen`}
-                label="Weer een concept maken"
-                variant="secondary"
-              />
-            ) : null}
+            ))}
             {canResendFailed(edition.status) && stats.failed > 0 ? (
               <ActionButton
                 c={c}
@@ -448,7 +457,7 @@ async function editionPage(c: Context<AppEnv>, id: string, state: EditionPageSta
 
       <section aria-labelledby="geschiedenis">
         <h2 id="geschiedenis">Geschiedenis</h2>
-        <div class="table-wrap">
+        <TableRegion label="Geschiedenis van de editie">
           <table>
             <thead>
               <tr>
@@ -471,7 +480,7 @@ async function editionPage(c: Context<AppEnv>, id: string, state: EditionPageSta
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       </section>
     </AdminPage>,
     state.status ?? 200,
@@ -662,18 +671,6 @@ const emptyDraft = (): EditionDraft => ({
 
 /* ------------------------------------------------------------------------------------- routes */
 
-/** The simple life-cycle buttons: the domain action each one calls and the notice after it. */
-const ACTION_ROUTES: { path: string; action: EditionAction; ok: string }[] = [
-  { path: 'submit', action: 'submit', ok: 'submitted' },
-  { path: 'request-changes', action: 'requestChanges', ok: 'changes-requested' },
-  { path: 'approve', action: 'approve', ok: 'approved' },
-  { path: 'send', action: 'schedule', ok: 'sending' },
-  { path: 'cancel', action: 'cancel', ok: 'cancelled' },
-  { path: 'pause', action: 'pause', ok: 'paused' },
-  { path: 'resume', action: 'resume', ok: 'resumed' },
-  { path: 'reopen', action: 'reopen', ok: 'reopened' },
-];
-
 const ID = ':id{[0-9]{1,18}}';
 
 export function editionPages() {
@@ -758,7 +755,7 @@ export function editionPages() {
         {page.length === 0 ? (
           <p>Geen edities gevonden.</p>
         ) : (
-          <div class="table-wrap">
+          <TableRegion label="Edities">
             <table>
               <thead>
                 <tr>
@@ -785,7 +782,7 @@ export function editionPages() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableRegion>
         )}
         <nav aria-label="Pagina's" class="actions">
           {query.before ? <a href={`/admin/editions?${filters}`}>Eerste pagina</a> : null}
@@ -1069,7 +1066,7 @@ function StatsSummary(props: { stats: EditionStats; id: string }) {
         total={stats.progress.total}
         sent={stats.sent}
       />
-      <div class="table-wrap">
+      <TableRegion label="Cijfers van de verzending">
         <table>
           <tbody>
             {rows.map(([label, value]) => (
@@ -1088,12 +1085,12 @@ function StatsSummary(props: { stats: EditionStats; id: string }) {
             </tr>
           </tbody>
         </table>
-      </div>
+      </TableRegion>
       <h3>Kliks per link ({numberFormat.format(stats.clicks.total)} in totaal)</h3>
       {stats.clicks.links.length === 0 ? (
         <p>Nog geen kliks.</p>
       ) : (
-        <div class="table-wrap">
+        <TableRegion label="Kliks per link">
           <table>
             <thead>
               <tr>
@@ -1110,7 +1107,7 @@ function StatsSummary(props: { stats: EditionStats; id: string }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
     </section>
   );
@@ -1147,7 +1144,7 @@ function DeliveryLogSection(props: {
       {log.items.length === 0 ? (
         <p>Geen verzendingen gevonden.</p>
       ) : (
-        <div class="table-wrap">
+        <TableRegion label="Verzendlog">
           <table>
             <thead>
               <tr>
@@ -1170,7 +1167,7 @@ function DeliveryLogSection(props: {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
       <nav aria-label="Pagina's van het verzendlog" class="actions">
         {query.after ? <a href={`${path}?${filters}#verzendlog`}>Eerste pagina</a> : null}

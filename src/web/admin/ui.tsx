@@ -172,6 +172,18 @@ export function ActionButton(props: {
   );
 }
 
+/**
+ * A table that may scroll sideways on a narrow screen: a labelled region that takes keyboard
+ * focus, so it can be scrolled without a mouse (WCAG 2.1.1; axe's scrollable-region-focusable).
+ */
+export function TableRegion(props: { label: string; children: Child }) {
+  return (
+    <section class="table-wrap" aria-label={props.label} tabindex={0}>
+      {props.children}
+    </section>
+  );
+}
+
 export type FieldErrors = Record<string, string>;
 
 /** A list of the form's errors at the top, each linking to its field (WCAG 3.3.1). */
