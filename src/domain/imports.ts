@@ -430,6 +430,11 @@ export async function getImport(db: DbOrTx, id: string): Promise<Import> {
   return row;
 }
 
+/** The latest imports, newest first (the admin's list; reports older than 30 days are gone). */
+export function listImports(db: DbOrTx, limit = 20): Promise<Import[]> {
+  return db.selectFrom('imports').selectAll().orderBy('id', 'desc').limit(limit).execute();
+}
+
 /** The import as the API shows it; `progress` is processed / total (total is exact once done). */
 export function importView(row: Import) {
   const total = row.total;

@@ -173,10 +173,11 @@ export async function createSubscriber(
       ],
     );
   }
+  // Addresses are unique whatever the case of the local part (the unique index is on lower(email)).
   const existing = await tx
     .selectFrom('subscribers')
     .select('id')
-    .where('email', '=', email)
+    .where(sql`lower(email)`, '=', email.toLowerCase())
     .executeTakeFirst();
   if (existing) {
     throw new Conflict(`This address is already a subscriber (id ${existing.id}).`, [

@@ -64,9 +64,21 @@ export async function logInAs(ctx: TestContext, role: Role, email?: string): Pro
       form.forEach((value, name) => {
         if (name !== '_csrf') body.append(name, value);
       });
-      return ctx.app.request(path, { method: 'POST', headers: { cookie }, body });
+      const encoded = await encodeMultipart(body);
+      const headers = { cookie, 'content-type': encoded.contentType };
+      return ctx.app.request(path, { method: 'POST', headers, body: encoded.body });
     },
   };
+}
+
+/**
+ * A form as multipart bytes. Sent as bytes, not as a FormData stream: a stream that the server
+ * stops reading early (a refused upload) makes undici throw an uncaught "ReadableStream is
+ * already closed" in the test process.
+ */
+export async function encodeMultipart(form: FormData): Promise<{ body: ArrayBuffer; contentType: string }> {
+  const request = new Request('http://localhost/', { method: 'POST', body: form });
+  return { body: await request.arrayBuffer(), contentType: request.headers.get('content-type')! };
 }
 
 async function userEmail(ctx: TestContext, userId: string): Promise<string> {

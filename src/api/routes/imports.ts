@@ -133,7 +133,7 @@ const ImportSchema = z
   })
   .openapi('SubscriberImport');
 
-const CsvOptionsSchema = z.object({
+export const CsvOptionsSchema = z.object({
   separator: z
     .enum(['comma', 'semicolon'])
     .default('comma')
@@ -145,7 +145,7 @@ const CsvOptionsSchema = z.object({
     .openapi({ description: 'Start with a UTF-8 byte order mark (Excel then reads the accents right).' }),
 });
 
-const ExportQuerySchema = CsvOptionsSchema.extend({
+export const ExportQuerySchema = CsvOptionsSchema.extend({
   status: z
     .enum(['active', 'pending', 'unsubscribed', 'bounced', 'complained'])
     .default('active')
@@ -217,7 +217,11 @@ export type ExportQuery = z.infer<typeof ExportQuerySchema>;
  */
 export async function receiveImportUpload(
   c: Context<AppEnv>,
-  options: { csrfInForm?: boolean } = {},
+  options: {
+    csrfInForm?: boolean;
+    /** Receives the option fields as they are read: a form shown again after an error keeps them. */
+    fields?: Record<string, string>;
+  } = {},
 ): Promise<Import> {
   const contentType = c.req.header('content-type');
   const boundary = multipartBoundary(contentType);
@@ -230,7 +234,7 @@ export async function receiveImportUpload(
     );
   }
   if (Number(c.req.header('content-length') ?? 0) > REQUEST_MAX_BYTES) throw new UploadTooLarge();
-  const fields: Record<string, string> = {};
+  const fields = options.fields ?? {};
   // An empty field (a form's "none" choice) counts as absent; repeated topics (checkboxes) add up.
   const setOption = (name: string, value: string) => {
     const text = value.trim();

@@ -17,7 +17,7 @@ import type { AppEnv } from '../deps.js';
 import { apiRoute, IdParam, jsonContent } from '../openapi.js';
 
 const StatusSchema = z.enum(['pending', 'active', 'unsubscribed', 'bounced', 'complained']);
-const LocaleSchema = z.enum(['nl', 'en']);
+export const LocaleSchema = z.enum(['nl', 'en']);
 const LawfulBasisSchema = z.enum(['consent', 'legitimate_interest', 'contract', 'public_task']);
 
 const SubscriberSchema = z
@@ -51,9 +51,9 @@ const ConsentEventSchema = z
   })
   .openapi('ConsentEvent');
 
-const idString = z.string().regex(/^\d{1,18}$/, 'must be a numeric id');
+export const idString = z.string().regex(/^\d{1,18}$/, 'must be a numeric id');
 
-const CreateSubscriberSchema = z
+export const CreateSubscriberSchema = z
   .object({
     email: z.string().max(320),
     name: z.string().trim().max(200).nullable().optional(),
@@ -76,7 +76,7 @@ const UpdateSubscriberSchema = z
   .strict()
   .openapi('UpdateSubscriber');
 
-const ListQuery = z.object({
+export const ListQuery = z.object({
   status: StatusSchema.optional(),
   topic: z.string().max(60).optional(),
   organisationId: idString.optional(),
@@ -103,6 +103,58 @@ function evidenceOf(c: Context<AppEnv>) {
     source: principal.via === 'token' ? `api:token:${principal.tokenId}` : `editor:user:${principal.user.id}`,
     userAgent: c.req.header('user-agent') ?? null,
   };
+}
+
+/*
+ * The changes to subscribers, each with its consent evidence and audit entry in one transaction:
+ * the API below and the admin pages (web/admin/subscribers.tsx) make them through these.
+ */
+
+export function addSubscriber(c: Context<AppEnv>, input: z.infer<typeof CreateSubscriberSchema>) {
+  const principal = c.var.principal!;
+  return audited(
+    c,
+    (tx) =>
+      createSubscriber(
+        tx,
+        c.var.deps.clock,
+        { ...input, source: principal.via === 'token' ? 'api' : 'editor' },
+        evidenceOf(c),
+      ),
+    {
+      action: 'subscriber.create',
+      target: (created) => `subscriber:${created.id}`,
+      details: { lawfulBasis: input.lawfulBasis },
+    },
+  );
+}
+
+export function changeSubscriber(
+  c: Context<AppEnv>,
+  id: string,
+  changes: z.infer<typeof UpdateSubscriberSchema>,
+) {
+  return audited(c, (tx) => updateSubscriber(tx, c.var.deps.clock, id, changes, evidenceOf(c)), {
+    action: 'subscriber.update',
+    target: `subscriber:${id}`,
+    details: { fields: Object.keys(changes) },
+  });
+}
+
+/** GDPR erasure: personal data deleted, a hashed suppression entry kept (domain/subscriber-admin.ts). */
+export function forgetSubscriber(c: Context<AppEnv>, id: string): Promise<void> {
+  return audited(c, (tx) => eraseSubscriber(tx, id, evidenceOf(c).source), {
+    action: 'subscriber.erase',
+    target: `subscriber:${id}`,
+  });
+}
+
+/** Everything held about one subscriber as a JSON download (GDPR access); the export is audited. */
+export async function subscriberDataDownload(c: Context<AppEnv>, id: string) {
+  const data = await exportSubscriberData(c.var.deps.db, id);
+  await audit(c.var.deps.db, c.var.principal, 'subscriber.export', `subscriber:${id}`);
+  c.header('content-disposition', `attachment; filename="subscriber-${id}.json"`);
+  return c.json(JSON.parse(JSON.stringify(data)) as Record<string, unknown>, 200);
 }
 
 export function subscriberRoutes() {
@@ -139,28 +191,7 @@ export function subscriberRoutes() {
       request: { body: { required: true, content: jsonContent(CreateSubscriberSchema) } },
       responses: { 201: { description: 'Created', content: jsonContent(SubscriberSchema) } },
     }),
-    async (c) => {
-      const input = c.req.valid('json');
-      const principal = c.var.principal!;
-      const subscriber = await audited(
-        c,
-        (tx) =>
-          createSubscriber(
-            tx,
-            c.var.deps.clock,
-            { ...input, source: principal.via === 'token' ? 'api' : 'editor' },
-            evidenceOf(c),
-          ),
-        {
-          action: 'subscriber.create',
-          target: (created) => `subscriber:${created.id}`,
-          details: {
-            lawfulBasis: input.lawfulBasis,
-          },
-        },
-      );
-      return c.json(toJson(subscriber), 201);
-    },
+    async (c) => c.json(toJson(await addSubscriber(c, c.req.valid('json'))), 201),
   );
 
   app.openapi(
@@ -186,20 +217,7 @@ export function subscriberRoutes() {
       request: { params: IdParam, body: { required: true, content: jsonContent(UpdateSubscriberSchema) } },
       responses: { 200: { description: 'Updated', content: jsonContent(SubscriberSchema) } },
     }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const changes = c.req.valid('json');
-      const subscriber = await audited(
-        c,
-        (tx) => updateSubscriber(tx, c.var.deps.clock, id, changes, evidenceOf(c)),
-        {
-          action: 'subscriber.update',
-          target: `subscriber:${id}`,
-          details: { fields: Object.keys(changes) },
-        },
-      );
-      return c.json(toJson(subscriber), 200);
-    },
+    async (c) => c.json(toJson(await changeSubscriber(c, c.req.valid('param').id, c.req.valid('json'))), 200),
   );
 
   app.openapi(
@@ -213,11 +231,7 @@ export function subscriberRoutes() {
       responses: { 204: { description: 'Erased' } },
     }),
     async (c) => {
-      const { id } = c.req.valid('param');
-      await audited(c, (tx) => eraseSubscriber(tx, id, evidenceOf(c).source), {
-        action: 'subscriber.erase',
-        target: `subscriber:${id}`,
-      });
+      await forgetSubscriber(c, c.req.valid('param').id);
       return c.body(null, 204);
     },
   );
@@ -272,13 +286,7 @@ export function subscriberRoutes() {
         200: { description: 'The data', content: jsonContent(z.record(z.string(), z.unknown())) },
       },
     }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const data = await exportSubscriberData(c.var.deps.db, id);
-      await audit(c.var.deps.db, c.var.principal, 'subscriber.export', `subscriber:${id}`);
-      c.header('content-disposition', `attachment; filename="subscriber-${id}.json"`);
-      return c.json(JSON.parse(JSON.stringify(data)) as Record<string, unknown>, 200);
-    },
+    async (c) => subscriberDataDownload(c, c.req.valid('param').id),
   );
 
   return app;

@@ -7,6 +7,7 @@ import { editionPages } from './editions.js';
 import { linkedinAdminPages } from './linkedin.js';
 import { organisationPages } from './organisations.js';
 import { postPages } from './posts.js';
+import { subscriberPages } from './subscribers.js';
 import { queuePages } from './queues.js';
 import { tokenPages } from './tokens.js';
 import { topicPages } from './topics.js';
@@ -24,6 +25,7 @@ export function adminUi() {
   app.route('/users', userPages());
   app.route('/tokens', tokenPages());
   app.route('/queues', queuePages());
+  app.route('/subscribers', subscriberPages());
   app.route('/organisations', organisationPages());
   app.route('/topics', topicPages());
   app.route('/documents', documentPages());

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { minimalPdf } from '../../../src/domain/demo.js';
 import { DOCUMENT_MAX_BYTES } from '../../../src/domain/documents.js';
-import { type AdminBrowser, logInAs } from '../../helpers/admin.js';
+import { type AdminBrowser, encodeMultipart, logInAs } from '../../helpers/admin.js';
 import { createTestContext, TestClock, type TestContext } from '../../helpers/context.js';
 import { ooxml } from '../../helpers/office-files.js';
 
@@ -115,12 +115,11 @@ describe('/admin/documents: files', () => {
   it('checks the CSRF field before the file: missing, wrong or after the file is refused', async () => {
     const before = await documents();
     const folders = await categoryId('folders');
-    const post = (form: FormData) =>
-      ctx.app.request('/admin/documents/files', {
-        method: 'POST',
-        headers: { cookie: editor.cookie },
-        body: form,
-      });
+    const post = async (form: FormData) => {
+      const { body, contentType } = await encodeMultipart(form);
+      const headers = { cookie: editor.cookie, 'content-type': contentType };
+      return ctx.app.request('/admin/documents/files', { method: 'POST', headers, body });
+    };
     const missing = fileForm(PDF, 'a.pdf', { title: 'Zonder', category: folders });
     expect((await post(missing)).status).toBe(403);
     const late = fileForm(PDF, 'b.pdf', { title: 'Te laat', category: folders });
