@@ -35,7 +35,7 @@ export async function pageBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
     const demo = await seedDemo(database.db, { now: new Date(), publicBaseUrl: PUBLIC_BASE_URL });
     const edition = await database.db
       .selectFrom('editions')
-      .select('slug')
+      .select(['id', 'slug', 'blocks'])
       .where('status', '=', 'sent')
       .orderBy('sent_at', 'desc')
       .executeTakeFirstOrThrow();
@@ -51,6 +51,17 @@ export async function pageBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
       password: 'bench password 123',
     });
     const session = await createSession(database.db, systemClock, admin.id, 'autocannon');
+    // A draft with the newest edition's content, for the block editor.
+    const draft = await database.db
+      .insertInto('editions')
+      .values({
+        title: 'Concept voor de benchmark',
+        subject: 'Concept',
+        slug: 'concept-benchmark',
+        blocks: JSON.stringify(edition.blocks),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     const preferences = new URL(personalLinks(linkTokens, PUBLIC_BASE_URL, subscriber.id).preferencesUrl);
 
     const pages: { name: string; path: string; headers?: Record<string, string> }[] = [
@@ -66,6 +77,7 @@ export async function pageBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
         headers: { cookie: `${SESSION_COOKIE}=${session.sessionToken}` },
       },
       { name: 'GET /feed.xml (RSS)', path: '/feed.xml' },
+      ...editionAdminPages(edition.id, draft.id, `${SESSION_COOKIE}=${session.sessionToken}`),
     ];
     const baseline = { name: `bare Hono route, small HTML page, p99`, value: bare.p99Ms };
     const rows: BenchResult[] = [];
@@ -97,4 +109,18 @@ export async function pageBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
   } finally {
     await database.close();
   }
+}
+
+/** The editions admin (logged in): list, an edition, its statistics, the block editor and the email preview. */
+function editionAdminPages(sentId: string, draftId: string, cookie: string) {
+  return [
+    { name: 'GET /admin/editions (logged in)', path: '/admin/editions' },
+    { name: 'GET /admin/editions/:id (sent edition)', path: `/admin/editions/${sentId}` },
+    { name: 'GET /admin/editions/:id/stats', path: `/admin/editions/${sentId}/stats` },
+    { name: 'GET /admin/editions/:id/edit (block editor)', path: `/admin/editions/${draftId}/edit` },
+    {
+      name: 'GET /admin/editions/:id/preview (renders the email)',
+      path: `/admin/editions/${sentId}/preview`,
+    },
+  ].map((page) => ({ ...page, headers: { cookie } }));
 }
