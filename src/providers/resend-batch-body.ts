@@ -7,12 +7,9 @@ const PLAIN_JSON_STRING = /^[\u0020\u0021\u0023-\u005b\u005d-\ud7ff\ue000-\uffff
 const jsonStringContent = (value: string) =>
   PLAIN_JSON_STRING.test(value) ? value : JSON.stringify(value).slice(1, -1);
 
-/** Shared parts shorter than this are copied into each email's small pieces: fewer, larger writes. */
-const INLINE_BELOW = 1024;
-
-/** A shared text's parts, JSON-escaped; the large ones UTF-8 encoded, to be written where they are. */
+/** A shared text's parts, JSON-escaped and UTF-8 encoded, to be written where they are. */
 interface EncodedGappedText {
-  parts: (string | Buffer)[];
+  parts: Buffer[];
   slots: readonly string[];
 }
 
@@ -24,11 +21,7 @@ interface EncodedContent {
 }
 
 function encodeGappedText(text: GappedText): EncodedGappedText {
-  const parts = text.parts.map((part) => {
-    const escaped = jsonStringContent(part);
-    return escaped.length < INLINE_BELOW ? escaped : Buffer.from(escaped);
-  });
-  return { parts, slots: text.slots };
+  return { parts: text.parts.map((part) => Buffer.from(jsonStringContent(part))), slots: text.slots };
 }
 
 function encodeContent(content: SharedEmailContent): EncodedContent {
@@ -80,9 +73,7 @@ export function resendBatchBody(emails: readonly BatchEmail[]): PiecedBody {
   };
   const appendGapped = (text: EncodedGappedText, values: Readonly<Record<string, string>>) => {
     text.parts.forEach((part, index) => {
-      if (typeof part === 'string') {
-        pending += part;
-      } else {
+      if (part.length > 0) {
         flush();
         pieces.push(part);
         byteLength += part.length;
