@@ -13,6 +13,7 @@ import { adminArea } from './area.js';
 import {
   AdminPage,
   adminAccess,
+  CheckboxGroup,
   domainFieldErrors,
   ErrorSummary,
   type FieldErrors,
@@ -192,6 +193,29 @@ export function ConfirmPage(props: {
         </div>
       </PostForm>
     </AdminPage>
+  );
+}
+
+/**
+ * One checkbox in a fieldset whose legend says what it is about (e.g. "LinkedIn"); ticked when
+ * the form has a value for it, unless `checked` says otherwise (a default on an empty form).
+ */
+export function Checkbox(props: {
+  name: string;
+  legend: string;
+  label: string;
+  state: FormState;
+  checked?: boolean;
+}) {
+  const ticked = props.checked ?? props.state.values[props.name] !== undefined;
+  return (
+    <CheckboxGroup
+      name={props.name}
+      legend={props.legend}
+      options={[{ value: 'true', label: props.label }]}
+      checked={ticked ? ['true'] : []}
+      errors={props.state.errors}
+    />
   );
 }
 

@@ -34,6 +34,7 @@ import {
 import { Invalid } from '../../domain/errors.js';
 import { adminArea } from './area.js';
 import {
+  Checkbox,
   ConfirmPage,
   crudPages,
   DataTable,
@@ -51,7 +52,6 @@ import {
   AdminPage,
   adminAccess,
   adminErrorPage,
-  CheckboxGroup,
   ErrorSummary,
   Field,
   formatDateTime,
@@ -188,14 +188,11 @@ function documentFields(
       {doc?.announced_at ? (
         <p>Dit document is op {formatDateTime(doc.announced_at)} op LinkedIn aangekondigd.</p>
       ) : (
-        <CheckboxGroup
+        <Checkbox
           name="announceOnLinkedIn"
           legend="LinkedIn"
-          options={[
-            { value: 'true', label: 'Aankondigen op LinkedIn (alleen als het document gepubliceerd is)' },
-          ]}
-          checked={state.values.announceOnLinkedIn !== undefined ? ['true'] : []}
-          errors={state.errors}
+          label="Aankondigen op LinkedIn (alleen als het document gepubliceerd is)"
+          state={state}
         />
       )}
     </>

@@ -15,7 +15,7 @@ import { getImport, IMPORT_MAX_BYTES, LAWFUL_BASES, listImports } from '../../do
 import { listTopics } from '../../domain/topics.js';
 import { adminArea } from './area.js';
 import { IMPORT_PROGRESS_SCRIPT } from './assets/import-progress.js';
-import { DataTable, type FormState, formFailure, single, tooLargeFailure, yesNo } from './crud.js';
+import { Checkbox, DataTable, type FormState, formFailure, single, tooLargeFailure, yesNo } from './crud.js';
 import { IMPORT_STATUS_LABELS, LAWFUL_BASIS_LABELS, STATUS_LABELS } from './subscriber-labels.js';
 import {
   AdminPage,
@@ -45,6 +45,24 @@ function progressText(row: Import): string {
   return `${numberFormat.format(row.processed)} van ${numberFormat.format(row.total)} regels verwerkt (${percent}%)`;
 }
 
+/** The lawful basis for mailing someone, recorded in the consent ledger: a choice the editor must make. */
+export function LawfulBasisField(props: { state: FormState; hint: string }) {
+  return (
+    <SelectField
+      name="lawfulBasis"
+      label="Rechtsgrond"
+      required
+      hint={props.hint}
+      value={single(props.state.values, 'lawfulBasis')}
+      errors={props.state.errors}
+      options={[
+        { value: '', label: 'Kies een rechtsgrond' },
+        ...LAWFUL_BASES.map((basis) => ({ value: basis, label: LAWFUL_BASIS_LABELS[basis] })),
+      ]}
+    />
+  );
+}
+
 function importFormPage(c: Context<AppEnv>, state: FormState, topics: Topic[]) {
   const chosenTopics = single(state.values, 'defaultTopics').split(',').filter(Boolean);
   return (
@@ -67,17 +85,9 @@ function importFormPage(c: Context<AppEnv>, state: FormState, topics: Topic[]) {
           hint={`Hoogstens ${numberFormat.format(IMPORT_MAX_BYTES / 1024 / 1024)} MB.`}
           errors={state.errors}
         />
-        <SelectField
-          name="lawfulBasis"
-          label="Rechtsgrond"
-          required
+        <LawfulBasisField
+          state={state}
           hint="Waarom je deze mensen mag mailen; dit wordt bij iedere nieuwe abonnee vastgelegd."
-          value={single(state.values, 'lawfulBasis')}
-          errors={state.errors}
-          options={[
-            { value: '', label: 'Kies een rechtsgrond' },
-            ...LAWFUL_BASES.map((basis) => ({ value: basis, label: LAWFUL_BASIS_LABELS[basis] })),
-          ]}
         />
         <CheckboxGroup
           name="defaultTopics"
@@ -96,12 +106,11 @@ function importFormPage(c: Context<AppEnv>, state: FormState, topics: Topic[]) {
             { value: 'en', label: 'Engels' },
           ]}
         />
-        <CheckboxGroup
+        <Checkbox
           name="dryRun"
           legend="Proefimport"
-          options={[{ value: 'true', label: 'Alleen controleren en tellen; niets opslaan' }]}
-          checked={state.values.dryRun ? ['true'] : []}
-          errors={state.errors}
+          label="Alleen controleren en tellen; niets opslaan"
+          state={state}
         />
         <div class="actions">
           <button type="submit">Importeren</button>

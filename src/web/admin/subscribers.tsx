@@ -25,6 +25,7 @@ import {
 import { listTopics } from '../../domain/topics.js';
 import { adminArea } from './area.js';
 import {
+  Checkbox,
   ConfirmPage,
   checkbox,
   DataTable,
@@ -35,7 +36,7 @@ import {
   single,
 } from './crud.js';
 import { DELIVERY_LABELS } from './editions.js';
-import { exportPages, importPages } from './imports.js';
+import { exportPages, importPages, LawfulBasisField } from './imports.js';
 import {
   CONSENT_KIND_LABELS,
   LAWFUL_BASIS_LABELS,
@@ -296,24 +297,15 @@ function createPage(c: Context<AppEnv>, state: FormState, choices: Choices) {
       <ErrorSummary errors={state.errors} message={state.message} />
       <PostForm c={c} action={BASE}>
         {subscriberFields(state, choices, { creating: true, topics: true })}
-        <SelectField
-          name="lawfulBasis"
-          label="Rechtsgrond"
-          required
+        <LawfulBasisField
+          state={state}
           hint="Waarom je deze persoon mag mailen; dit wordt vastgelegd in de toestemmingsgeschiedenis."
-          value={single(state.values, 'lawfulBasis')}
-          errors={state.errors}
-          options={[
-            { value: '', label: 'Kies een rechtsgrond' },
-            ...LAWFUL_BASES.map((basis) => ({ value: basis, label: LAWFUL_BASIS_LABELS[basis] })),
-          ]}
         />
-        <CheckboxGroup
+        <Checkbox
           name="requireConfirmation"
           legend="Bevestiging"
-          options={[{ value: 'true', label: 'Eerst per e-mail laten bevestigen (dubbele opt-in)' }]}
-          checked={state.values.requireConfirmation ? ['true'] : []}
-          errors={state.errors}
+          label="Eerst per e-mail laten bevestigen (dubbele opt-in)"
+          state={state}
         />
         <div class="actions">
           <button type="submit">Toevoegen</button>
@@ -334,12 +326,11 @@ function editPage(c: Context<AppEnv>, state: FormState, choices: Choices, subscr
       <PostForm c={c} action={`${BASE}/${subscriber.id}`}>
         {subscriberFields(state, choices, { creating: false, topics: topicsEditable(subscriber) })}
         {subscriber.status === 'unsubscribed' ? null : (
-          <CheckboxGroup
+          <Checkbox
             name="unsubscribe"
             legend="Afmelden"
-            options={[{ value: 'true', label: 'Afmelden voor alle onderwerpen' }]}
-            checked={state.values.unsubscribe ? ['true'] : []}
-            errors={state.errors}
+            label="Afmelden voor alle onderwerpen"
+            state={state}
           />
         )}
         <div class="actions">

@@ -1,8 +1,8 @@
 /** @jsxImportSource hono/jsx */
 import { TopicInput } from '../../api/routes/topics.js';
 import { createTopic, deleteTopic, getTopic, listTopics, updateTopic } from '../../domain/topics.js';
-import { checkbox, crudPages, formPosition, single, yesNo } from './crud.js';
-import { CheckboxGroup, Field, numberFormat } from './ui.js';
+import { Checkbox, checkbox, crudPages, formPosition, single, yesNo } from './crud.js';
+import { Field, numberFormat } from './ui.js';
 
 const TopicForm = TopicInput.extend({ public: checkbox, position: formPosition });
 
@@ -49,12 +49,11 @@ export function topicPages() {
       descriptionNl: topic.description_nl,
       descriptionEn: topic.description_en,
       position: String(topic.position),
-      ...(topic.public ? { public: 'on' } : {}),
-      ...(topic.archived_at ? { archived: 'on' } : {}),
+      ...(topic.public ? { public: 'true' } : {}),
+      ...(topic.archived_at ? { archived: 'true' } : {}),
     }),
     fields: (state, item) => {
       const value = (name: string) => single(state.values, name);
-      const ticked = (name: string) => (state.values[name] !== undefined ? ['on'] : []);
       return (
         <>
           <Field
@@ -98,20 +97,20 @@ export function topicPages() {
             value={value('position')}
             errors={state.errors}
           />
-          <CheckboxGroup
+          <Checkbox
             name="public"
             legend="Aanmeldformulier"
-            options={[{ value: 'on', label: 'Tonen op het openbare aanmeldformulier' }]}
-            checked={item || Object.keys(state.values).length > 0 ? ticked('public') : ['on']}
-            errors={state.errors}
+            label="Tonen op het openbare aanmeldformulier"
+            state={state}
+            // A new topic is offered on the form unless the editor says otherwise.
+            checked={item || Object.keys(state.values).length > 0 ? undefined : true}
           />
           {item ? (
-            <CheckboxGroup
+            <Checkbox
               name="archived"
               legend="Archief"
-              options={[{ value: 'on', label: 'Gearchiveerd: niet meer aan te kiezen' }]}
-              checked={ticked('archived')}
-              errors={state.errors}
+              label="Gearchiveerd: niet meer aan te kiezen"
+              state={state}
             />
           ) : null}
         </>

@@ -23,7 +23,7 @@ const evenementen = {
   descriptionNl: 'Bijeenkomsten in de regio',
   descriptionEn: '',
   position: '7',
-  public: 'on',
+  public: 'true',
 };
 
 describe('/admin/topics', () => {
@@ -46,9 +46,9 @@ describe('/admin/topics', () => {
     const { id } = (await topic('evenementen'))!;
     const form = await (await editor.page(`/admin/topics/${id}/edit`)).text();
     expect(form).toContain('>Bijeenkomsten in de regio</textarea>');
-    expect(form).toMatch(/name="public" value="on" checked/);
+    expect(form).toMatch(/name="public" value="true" checked/);
     const { public: _ticked, ...withoutPublic } = evenementen;
-    const saved = await editor.submit(`/admin/topics/${id}`, { ...withoutPublic, archived: 'on' });
+    const saved = await editor.submit(`/admin/topics/${id}`, { ...withoutPublic, archived: 'true' });
     expect(saved.status).toBe(303);
     const row = await topic('evenementen');
     expect(row?.public).toBe(false);
