@@ -162,13 +162,7 @@ const ACTION_ROUTES: {
 }[] = [
   { path: 'submit', action: 'submit', ok: 'submitted', label: 'Ter beoordeling aanbieden' },
   { path: 'approve', action: 'approve', ok: 'approved', label: 'Goedkeuren' },
-  {
-    path: 'request-changes',
-    action: 'requestChanges',
-    ok: 'changes-requested',
-    label: 'Terugsturen naar concept',
-    variant: 'secondary',
-  },
+  { path: 'request-changes', action: 'requestChanges', ok: 'changes-requested' },
   { path: 'pause', action: 'pause', ok: 'paused', label: 'Verzenden pauzeren' },
   { path: 'resume', action: 'resume', ok: 'resumed', label: 'Verzenden hervatten' },
   { path: 'reopen', action: 'reopen', ok: 'reopened', label: 'Weer een concept maken', variant: 'secondary' },
@@ -193,6 +187,8 @@ const ListQuery = z.object({
     .optional()
     .catch(undefined),
 });
+/** An editor's note with a change (sending a draft back says what should change). */
+const NoteSchema = z.object({ note: z.string().trim().max(1000, 'Hoogstens 1000 tekens.') });
 const PreviewQuery = z.object({
   locale: z.enum(['nl', 'en']).catch('nl'),
   format: z.enum(['html', 'text']).catch('html'),
@@ -234,7 +230,7 @@ const FRAME_WIDTHS = { desktop: '100%', mobiel: '375px' } as const;
  * The email as readers get it, in a sandboxed frame, in either language at a computer's or a
  * phone's width. Plain links choose the view; the small script switches it in place.
  */
-function PreviewPanel(props: { c: Context<AppEnv>; edition: EditionView }) {
+function PreviewPanel(props: { c: Context<AppEnv>; edition: EditionView; pagePath: string }) {
   const { c, edition } = props;
   const chosen =
     PREVIEW_VIEWS.find((v) => v.locale === c.req.query('voorbeeld') && v.width === c.req.query('breedte')) ??
@@ -254,7 +250,7 @@ function PreviewPanel(props: { c: Context<AppEnv>; edition: EditionView }) {
         {PREVIEW_VIEWS.map((view) => (
           <li key={view.label} style="list-style: none">
             <a
-              href={`${c.req.path}?voorbeeld=${view.locale}&breedte=${view.width}#voorbeeld`}
+              href={`${props.pagePath}?voorbeeld=${view.locale}&breedte=${view.width}#voorbeeld`}
               aria-current={view === chosen ? 'true' : undefined}
               data-src={src(view.locale)}
               data-text={src(view.locale, 'text')}
@@ -406,6 +402,25 @@ async function editionPage(c: Context<AppEnv>, id: string, state: EditionPageSta
               />
             ) : null}
           </div>
+          {actions.has('requestChanges') ? (
+            <details>
+              <summary>Terugsturen naar concept…</summary>
+              <PostForm c={c} action={`${base}/request-changes`}>
+                <Field
+                  name="note"
+                  label="Wat moet er anders? (optioneel)"
+                  multiline
+                  rows={3}
+                  value={values.note ?? ''}
+                  errors={errors}
+                  hint="Komt in de geschiedenis van de editie."
+                />
+                <button type="submit" class="secondary">
+                  Terugsturen naar concept
+                </button>
+              </PostForm>
+            </details>
+          ) : null}
           {actions.has('schedule') ? (
             <ScheduleForm
               c={c}
@@ -451,7 +466,7 @@ async function editionPage(c: Context<AppEnv>, id: string, state: EditionPageSta
         </section>
       ) : null}
 
-      <PreviewPanel c={c} edition={edition} />
+      <PreviewPanel c={c} edition={edition} pagePath={base} />
 
       {editor ? <TestSendForm c={c} edition={edition} errors={errors} values={values} /> : null}
 
@@ -634,7 +649,7 @@ function EditorPage(props: {
           </button>
         </div>
       </PostForm>
-      <PreviewPanel c={c} edition={edition} />
+      <PreviewPanel c={c} edition={edition} pagePath={`${base}/edit`} />
     </AdminPage>
   );
 }
@@ -895,13 +910,20 @@ export function editionPages() {
     app.post(`/${ID}/${route.path}`, editor, async (c) => {
       const id = c.req.param('id');
       const { db, clock } = c.var.deps;
+      const typed = (await readForm(c)).note;
+      const values = { note: typeof typed === 'string' ? typed : '' };
+      const parsed = validateForm(NoteSchema, values);
+      if (!parsed.ok) return editionPage(c, id, { status: 422, errors: parsed.errors, values });
+      const options = parsed.data.note ? { note: parsed.data.note } : {};
       return attempt(
         c,
         id,
         () =>
-          db.transaction().execute((tx) => transitionEdition(tx, clock, c.var.principal, id, route.action)),
+          db
+            .transaction()
+            .execute((tx) => transitionEdition(tx, clock, c.var.principal, id, route.action, options)),
         route.ok,
-        { action: route.action },
+        { action: route.action, values },
       );
     });
   }

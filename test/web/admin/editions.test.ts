@@ -229,6 +229,14 @@ describe('an edition from start to schedule in the admin', () => {
     expect((await viewer.submit(`/admin/editions/${id}/submit`)).status).toBe(403);
     expect((await viewer.submit(`/admin/editions/${id}/edit`, editorForm(metadata(), []))).status).toBe(403);
     expect((await editionRow(id)).status).toBe('draft');
+    // An editor sends a submitted edition back with a note, which the history shows (escaped).
+    await alice.submit(`/admin/editions/${id}/submit`);
+    const back = await bob.submit(`/admin/editions/${id}/request-changes`, { note: 'Kortere <titel> graag' });
+    expect(back.headers.get('location')).toBe(`/admin/editions/${id}?ok=changes-requested`);
+    expect((await editionRow(id)).status).toBe('draft');
+    expect(await (await viewer.page(`/admin/editions/${id}`)).text()).toContain(
+      'Kortere &lt;titel&gt; graag',
+    );
     // The preview is for viewers too.
     expect((await viewer.page(`/admin/editions/${id}/preview`)).status).toBe(200);
   });
