@@ -221,6 +221,32 @@ describe('POST /webhooks/resend: signature and idempotency', () => {
     expect((await post(signed(body, { at: new Date(Date.now() - 4 * 60_000) }))).status).toBe(200);
   });
 
+  it('refuses a captured request replayed outside the window, also with its timestamp made fresh, and spoiled signatures', async () => {
+    const editionId = await insertEdition();
+    const r = await insertRecipient(editionId);
+    const body = resendEvent('email.complained', r.messageId);
+    // Captured six minutes ago (a genuine request an attacker kept), replayed now as it was.
+    const captured = signed(body, { at: new Date(Date.now() - 6 * 60_000) });
+    const headers = captured.headers as Record<string, string>;
+    const signature = headers['svix-signature']!;
+    const before = await countEvents();
+    const attempts: [string, Record<string, string>][] = [
+      ['as captured', headers],
+      ['timestamp made fresh', { ...headers, 'svix-timestamp': String(Math.floor(Date.now() / 1000)) }],
+      ['signature cut short', { ...headers, 'svix-signature': signature.slice(0, -4) }],
+      ['another scheme', { ...headers, 'svix-signature': signature.replace('v1,', 'v2,') }],
+      ['no timestamp', { ...headers, 'svix-timestamp': '' }],
+      ['a timestamp that is no number', { ...headers, 'svix-timestamp': 'gisteren' }],
+    ];
+    for (const [what, attempt] of attempts) {
+      const res = await post({ ...captured, headers: attempt });
+      expect(res.status, what).toBe(401);
+    }
+    expect(await countEvents()).toBe(before);
+    expect((await subscriber(r.subscriberId)).status).toBe('active');
+    expect(await suppression(r.email)).toBeUndefined();
+  });
+
   it('verifies the raw body exactly as sent (formatting and non-ASCII kept)', async () => {
     const editionId = await insertEdition();
     const r = await insertRecipient(editionId);
