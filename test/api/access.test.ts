@@ -2,6 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../src/db/schema.js';
 import { issueSetupToken } from '../../src/domain/auth.js';
 import { createTestContext, json, TEST_PASSWORD, TestClock, type TestContext } from '../helpers/context.js';
+import {
+  type BrowserSession,
+  fillPattern,
+  type OpenApiDocument,
+  openSession,
+  routeCatalogue,
+} from '../security/harness.js';
 
 let ctx: TestContext;
 const clock = new TestClock();
@@ -317,5 +324,79 @@ describe('first-run setup link', () => {
     } finally {
       await fresh.close();
     }
+  });
+});
+
+describe('role × route matrix (every admin page from the app route table)', () => {
+  /** The lowest role whose session gets past a page's access check, or null when none does. */
+  async function lowestRole(
+    sessions: Record<Role, () => Promise<BrowserSession>>,
+    method: string,
+    url: string,
+  ): Promise<Role | null> {
+    const allowed: Role[] = [];
+    for (const role of ROLES) {
+      const session = await sessions[role]();
+      const res = await ctx.app.request(url, {
+        method,
+        headers: {
+          cookie: session.cookie,
+          ...(method === 'GET' ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+        },
+        ...(method === 'GET' ? {} : { body: new URLSearchParams({ _csrf: session.csrfToken }).toString() }),
+      });
+      expect(res.status, `${role} ${method} ${url}`).not.toBe(401);
+      expect(res.headers.get('location') ?? '', `${role} ${method} ${url}`).not.toBe('/admin/login');
+      if (res.status !== 403) allowed.push(role);
+    }
+    // Whatever a role may open, every higher role may open too.
+    expect(allowed, `${method} ${url}`).toEqual(ROLES.slice(ROLES.length - allowed.length));
+    return allowed[0] ?? null;
+  }
+
+  it('sends anonymous visitors to the login page, and never lets a lower role than the API allows in', async () => {
+    const doc = (await (await ctx.app.request('/api/v1/openapi.json')).json()) as OpenApiDocument;
+    // Logging out is for anyone with a session (and harmless without one): not a page with a role.
+    const pages = routeCatalogue(ctx.app, doc).filter(
+      (route) => route.protected && !route.operation && route.pattern !== '/admin/logout',
+    );
+    const users = Object.fromEntries(
+      await Promise.all(ROLES.map(async (role) => [role, (await ctx.userWithToken(role)).userId] as const)),
+    ) as Record<Role, string>;
+    // A fresh session for every request: one of the pages is the logout.
+    const sessions = Object.fromEntries(
+      ROLES.map((role) => [role, () => openSession(ctx.db, clock, users[role])]),
+    ) as Record<Role, () => Promise<BrowserSession>>;
+    let compared = 0;
+    for (const page of pages) {
+      const url = fillPattern(
+        page.pattern,
+        page.params.map(() => '999999'),
+      );
+      const anonymous = await ctx.app.request(url, { method: page.method });
+      if (page.method === 'GET') {
+        expect(anonymous.status, `anonymous GET ${url}`).toBe(303);
+        expect(anonymous.headers.get('location')).toBe('/admin/login');
+      } else {
+        expect([401, 403], `anonymous ${page.method} ${url}`).toContain(anonymous.status);
+      }
+      const lowest = await lowestRole(sessions, page.method, url);
+      // Admin areas the README names as admins only.
+      if (/^\/(?:dev\/|admin\/linkedin)/.test(page.pattern)) expect(lowest, url).toBe('admin');
+      // The API route of the same resource sets the floor for the page.
+      const resource = /^\/admin\/([\w-]+)/.exec(page.pattern)?.[1];
+      const api = resource
+        ? (doc.paths[`/api/v1/${resource}`] ?? doc.paths[`/api/v1/linkedin/${resource}`])
+        : undefined;
+      const apiRole = api?.[page.method === 'GET' ? 'get' : 'post']?.['x-required-role'];
+      if (apiRole && apiRole !== 'public' && lowest) {
+        expect(RANK[lowest], `${page.method} ${url}: page ${lowest}, API ${apiRole}`).toBeGreaterThanOrEqual(
+          RANK[apiRole],
+        );
+        compared++;
+      }
+    }
+    expect(pages.length).toBeGreaterThan(10);
+    expect(compared).toBeGreaterThan(3);
   });
 });
