@@ -373,8 +373,9 @@ export function documentPages() {
   const app = new Hono<AppEnv>();
   app.onError(adminErrorPage);
 
-  // The file upload streams: its own body limit, and the CSRF field checked on the way (upload-paths.ts).
-  app.post('/files', adminAccess('editor', { csrf: 'in-stream' }), documentUploadLimit, async (c) => {
+  // The file upload streams: its own body limit (first, so that it counts whoever reads the body),
+  // and the CSRF field checked on the way (upload-paths.ts).
+  app.post('/files', documentUploadLimit, adminAccess('editor', { csrf: 'in-stream' }), async (c) => {
     const categories = await listCategories(c.var.deps.db);
     const render = (state: FormState, status: 409 | 413 | 415 | 422) =>
       c.html(documentFormPage(c, state, categories, 'file'), status);
@@ -435,13 +436,13 @@ export function documentPages() {
     });
   });
 
-  pages.get('/:id{[0-9]+}/edit', editor, async (c) => {
+  pages.get('/:id{[0-9]{1,18}}/edit', editor, async (c) => {
     const { db } = c.var.deps;
     const doc = await getDocument(db, c.req.param('id'));
     const state = { values: documentValues(doc), errors: {} };
     return c.html(documentFormPage(c, state, await listCategories(db), doc.kind, doc));
   });
-  pages.post('/:id{[0-9]+}', editor, async (c) => {
+  pages.post('/:id{[0-9]{1,18}}', editor, async (c) => {
     const { db } = c.var.deps;
     const doc = await getDocument(db, c.req.param('id'));
     const categories = await listCategories(db);
@@ -454,7 +455,7 @@ export function documentPages() {
     });
   });
 
-  pages.post('/:id{[0-9]+}/publish', editor, async (c) => {
+  pages.post('/:id{[0-9]{1,18}}/publish', editor, async (c) => {
     const id = c.req.param('id');
     const checked = validateForm(PublishForm, await readForm(c));
     if (!checked.ok) throw new Invalid('Kies publiceren of depubliceren.');
@@ -478,10 +479,10 @@ export function documentPages() {
       cancelHref={BASE}
     />
   );
-  pages.get('/:id{[0-9]+}/delete', editor, async (c) =>
+  pages.get('/:id{[0-9]{1,18}}/delete', editor, async (c) =>
     c.html(deletePage(c, await getDocument(c.var.deps.db, c.req.param('id')))),
   );
-  pages.post('/:id{[0-9]+}/delete', editor, async (c) => {
+  pages.post('/:id{[0-9]{1,18}}/delete', editor, async (c) => {
     const id = c.req.param('id');
     await audited(c, (tx) => deleteDocument(tx, id), { action: 'document.delete', target: `document:${id}` });
     return c.redirect(`${BASE}?ok=deleted`, 303);

@@ -228,8 +228,9 @@ export function importPages() {
   const app = new Hono<AppEnv>();
   app.onError(adminErrorPage);
 
-  // The upload streams: its own body limit, and the CSRF field checked on the way (upload-paths.ts).
-  app.post('/', adminAccess('editor', { csrf: 'in-stream' }), importUploadLimit, async (c) => {
+  // The upload streams: its own body limit (first, so that it counts whoever reads the body), and the
+  // CSRF field checked on the way (upload-paths.ts).
+  app.post('/', importUploadLimit, adminAccess('editor', { csrf: 'in-stream' }), async (c) => {
     const fields: Record<string, string> = {};
     try {
       const row = await receiveImportUpload(c, { csrfInForm: true, fields });
@@ -283,10 +284,10 @@ export function importPages() {
       'cache-control': 'private, max-age=3600',
     }),
   );
-  pages.get('/:id{[0-9]+}', async (c) =>
+  pages.get('/:id{[0-9]{1,18}}', async (c) =>
     c.html(importPage(c, await getImport(c.var.deps.db, c.req.param('id')))),
   );
-  pages.get('/:id{[0-9]+}/status', async (c) => {
+  pages.get('/:id{[0-9]{1,18}}/status', async (c) => {
     const row = await getImport(c.var.deps.db, c.req.param('id'));
     c.header('cache-control', 'no-store');
     return c.json({
@@ -296,7 +297,7 @@ export function importPages() {
       progressText: progressText(row),
     });
   });
-  pages.get('/:id{[0-9]+}/errors.csv', async (c) => {
+  pages.get('/:id{[0-9]{1,18}}/errors.csv', async (c) => {
     const checked = validateForm(CsvOptionsSchema, c.req.query());
     if (!checked.ok) throw new Invalid('Onbekende keuze voor het rapport.');
     return importReportDownload(c, c.req.param('id'), checked.data);

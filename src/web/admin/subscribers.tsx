@@ -515,17 +515,17 @@ export function subscriberPages() {
     });
   });
 
-  pages.get('/:id{[0-9]+}', async (c) => {
+  pages.get('/:id{[0-9]{1,18}}', async (c) => {
     const subscriber = await getSubscriber(c.var.deps.db, c.req.param('id'));
     return c.html(await detailPage(c, subscriber));
   });
 
-  pages.get('/:id{[0-9]+}/edit', editor, async (c) => {
+  pages.get('/:id{[0-9]{1,18}}/edit', editor, async (c) => {
     const subscriber = await getSubscriber(c.var.deps.db, c.req.param('id'));
     const state = { values: subscriberValues(subscriber), errors: {} };
     return c.html(editPage(c, state, await loadChoices(c), subscriber));
   });
-  pages.post('/:id{[0-9]+}', editor, async (c) => {
+  pages.post('/:id{[0-9]{1,18}}', editor, async (c) => {
     const subscriber = await getSubscriber(c.var.deps.db, c.req.param('id'));
     const choices = await loadChoices(c);
     return handleForm(c, {
@@ -542,12 +542,12 @@ export function subscriberPages() {
     });
   });
 
-  pages.get('/:id{[0-9]+}/export', editor, (c) => subscriberDataDownload(c, c.req.param('id')));
+  pages.get('/:id{[0-9]{1,18}}/export', editor, (c) => subscriberDataDownload(c, c.req.param('id')));
 
-  pages.get('/:id{[0-9]+}/erase', editor, async (c) =>
+  pages.get('/:id{[0-9]{1,18}}/erase', editor, async (c) =>
     c.html(erasePage(c, await getSubscriber(c.var.deps.db, c.req.param('id')))),
   );
-  pages.post('/:id{[0-9]+}/erase', editor, async (c) => {
+  pages.post('/:id{[0-9]{1,18}}/erase', editor, async (c) => {
     const subscriber = await getSubscriber(c.var.deps.db, c.req.param('id'));
     const values = await readForm(c);
     const checked = validateForm(EraseForm, values);

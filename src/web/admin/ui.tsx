@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { AppEnv } from '../../api/deps.js';
 import { parseFormBody } from '../../api/forms.js';
 import { assertCsrf } from '../../api/middleware/auth.js';
+import { multipartBoundary } from '../../api/multipart.js';
 import type { Role } from '../../db/schema.js';
 import { DomainError, Invalid } from '../../domain/errors.js';
 import { roleAtLeast } from '../../domain/users.js';
@@ -443,8 +444,10 @@ export function adminAccess(role: Role, options: { csrf?: 'in-stream' } = {}): M
         403,
       );
     }
-    // A large upload checks the form's token while its body streams (api/uploads.ts `csrfFirst`).
-    if (options.csrf !== 'in-stream') await assertCsrf(c);
+    // A large upload checks the form's token while its body streams (api/uploads.ts `csrfFirst`);
+    // any other body is checked here, before the route sees it.
+    const streamed = options.csrf === 'in-stream' && multipartBoundary(c.req.header('content-type')) !== null;
+    if (!streamed) await assertCsrf(c);
     return next();
   };
 }

@@ -149,6 +149,9 @@ describe('CSV import through the admin', () => {
       body: encoded.body,
     });
     expect(res.status).toBe(403);
+    // A body that is no upload at all is checked like any form: first the token, then the type.
+    expect((await editor.submit('/admin/subscribers/imports', {}, { csrf: 'vervalst' })).status).toBe(403);
+    expect((await editor.submit('/admin/subscribers/imports', { lawfulBasis: 'consent' })).status).toBe(415);
     expect(await imports()).toEqual(before);
   });
 
