@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
+import { isDatabaseUnavailable } from '../db/connection.js';
 import { Conflict, DomainError, type FieldError, Invalid, TooManyRequests } from '../domain/errors.js';
 
 /** RFC 9457 problem details. `errors` lists per-field problems for validation failures. */
@@ -59,5 +60,17 @@ export function errorToProblem(c: Context, error: unknown) {
       status === 413 ? 'The request body is too large.' : error.message || 'The request could not be read.';
     return problem(c, status, title, detail);
   }
+  if (isDatabaseUnavailable(error)) {
+    c.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+    return problem(
+      c,
+      503,
+      'Service unavailable',
+      'The service is briefly unavailable; try again in a few seconds.',
+    );
+  }
   return problem(c, 500, 'Internal server error', 'Something went wrong on our side; it has been logged.');
 }
+
+/** A Postgres restart takes seconds (crash recovery included). */
+const DATABASE_RETRY_AFTER_SECONDS = 5;

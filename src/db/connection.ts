@@ -66,3 +66,20 @@ export function createDb(connectionString: string, logger: Logger, options: { ma
     close: () => db.destroy(),
   };
 }
+
+/** SQLSTATE classes and socket errors that mean "Postgres is not there right now", not a bad query. */
+const UNAVAILABLE_CODES = /^(08|57P0[123]$|E(CONNREFUSED|CONNRESET|TIMEDOUT|PIPE|HOSTUNREACH)$)/;
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|not queryable|the database system is (starting up|shutting down|in recovery mode)/;
+
+/**
+ * Postgres is down, restarting or unreachable: the request was fine and may be tried again in a
+ * moment (the API answers 503 with Retry-After instead of a 500).
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return (
+    (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) || UNAVAILABLE_MESSAGES.test(error.message)
+  );
+}
