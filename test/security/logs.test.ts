@@ -82,6 +82,18 @@ function linkTokensIn(html: string): string[] {
   return [...html.matchAll(/\/(?:confirm|unsubscribe|preferences)\/([\w.-]+)/g)].map((match) => match[1]!);
 }
 
+/** A personal link token of the subscriber with `email`, noted as a secret. */
+async function personalLink(email: string, purpose: 'preferences' | 'unsubscribe') {
+  const { id } = await ctx.db
+    .selectFrom('subscribers')
+    .select('id')
+    .where('email', '=', email)
+    .executeTakeFirstOrThrow();
+  const token = ctx.deps.linkTokens.issue({ p: purpose, s: id });
+  secrets.add(token);
+  return { subscriberId: id, token };
+}
+
 const sessionOf = (res: Response) => /tp_session=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
 
 async function runTheService() {
@@ -171,13 +183,10 @@ async function runTheService() {
     'the welcome',
   );
   for (const email of resend.emails) for (const found of linkTokensIn(email.html ?? '')) secrets.add(found);
-  const subscriber = await ctx.db
-    .selectFrom('subscribers')
-    .select('id')
-    .where('email', '=', 'nieuwe.lezer@voorbeeld.test')
-    .executeTakeFirstOrThrow();
-  const preferences = ctx.deps.linkTokens.issue({ p: 'preferences', s: subscriber.id });
-  secrets.add(preferences);
+  const { subscriberId, token: preferences } = await personalLink(
+    'nieuwe.lezer@voorbeeld.test',
+    'preferences',
+  );
   await ctx.app.request(
     `/preferences/${preferences}`,
     formPost({ topics: 'nieuwsbrief', locale: 'en', name: 'Lezer Nieuw' }),
@@ -207,13 +216,7 @@ async function runTheService() {
   }, 'the import');
 
   // One-click unsubscribe of one of them.
-  const leaver = await ctx.db
-    .selectFrom('subscribers')
-    .select('id')
-    .where('email', '=', 'vertrekker@voorbeeld.test')
-    .executeTakeFirstOrThrow();
-  const unsubscribe = ctx.deps.linkTokens.issue({ p: 'unsubscribe', s: leaver.id });
-  secrets.add(unsubscribe);
+  const { token: unsubscribe } = await personalLink('vertrekker@voorbeeld.test', 'unsubscribe');
   await ctx.app.request(`/unsubscribe/${unsubscribe}`, formPost({ 'List-Unsubscribe': 'One-Click' }));
 
   // An edition: test send, approval by a second editor, the real send (one recipient refused).
@@ -320,8 +323,8 @@ async function runTheService() {
   }, 'the LinkedIn post');
 
   // GDPR: export and erasure of a subscriber.
-  await ctx.app.request(`/api/v1/subscribers/${subscriber.id}/export`, { headers: editorA.headers });
-  await ctx.app.request(`/api/v1/subscribers/${subscriber.id}`, {
+  await ctx.app.request(`/api/v1/subscribers/${subscriberId}/export`, { headers: editorA.headers });
+  await ctx.app.request(`/api/v1/subscribers/${subscriberId}`, {
     method: 'DELETE',
     headers: editorA.headers,
   });
