@@ -10,28 +10,41 @@ export interface RateLimit {
   windowMs: number;
 }
 
+const windowStart = (rule: RateLimit, now: Date) =>
+  new Date(Math.floor(now.getTime() / rule.windowMs) * rule.windowMs);
+
+/**
+ * The upsert that counts one hit in `rule`'s current fixed window and returns the window's hits.
+ * Also a CTE of a larger statement (signUp counts its hit in the same round trip); there `rule`
+ * may be null, which counts nothing and returns no row, so that the statement's text stays the same.
+ */
+export function countHit(rule: RateLimit | null, now: Date) {
+  return sql<{ hits: number }>`
+    insert into rate_limits (key, window_start, hits)
+    select ${rule?.key ?? null}::text, ${rule ? windowStart(rule, now) : null}::timestamptz, 1
+    where ${rule?.key ?? null}::text is not null
+    on conflict (key) do update set
+      hits = case when rate_limits.window_start = excluded.window_start then rate_limits.hits + 1 else 1 end,
+      window_start = excluded.window_start
+    returning hits`;
+}
+
+/** The error for a hit past the limit, with the seconds until the window ends. */
+export function rateLimitExceeded(rule: RateLimit, now: Date, message: string): TooManyRequests {
+  const retryAfterSeconds = Math.ceil(
+    (windowStart(rule, now).getTime() + rule.windowMs - now.getTime()) / 1000,
+  );
+  return new TooManyRequests(message, Math.max(1, retryAfterSeconds));
+}
+
 /**
  * Counts one hit in a fixed window and throws TooManyRequests past the limit. Postgres-backed
  * (one upsert) so that every API process, on Node or Workers, shares the same counters.
  */
 export async function hit(db: DbOrTx, clock: Clock, rule: RateLimit, message: string): Promise<void> {
   const now = clock.now();
-  const windowStart = new Date(Math.floor(now.getTime() / rule.windowMs) * rule.windowMs);
-  const row = await db
-    .insertInto('rate_limits')
-    .values({ key: rule.key, window_start: windowStart, hits: 1 })
-    .onConflict((oc) =>
-      oc.column('key').doUpdateSet({
-        hits: sql<number>`case when rate_limits.window_start = excluded.window_start then rate_limits.hits + 1 else 1 end`,
-        window_start: sql<Date>`excluded.window_start`,
-      }),
-    )
-    .returning('hits')
-    .executeTakeFirstOrThrow();
-  if (row.hits > rule.limit) {
-    const retryAfterSeconds = Math.ceil((windowStart.getTime() + rule.windowMs - now.getTime()) / 1000);
-    throw new TooManyRequests(message, Math.max(1, retryAfterSeconds));
-  }
+  const { rows } = await countHit(rule, now).execute(db);
+  if (rows[0]!.hits > rule.limit) throw rateLimitExceeded(rule, now, message);
 }
 
 export async function deleteExpiredRateLimits(db: DbOrTx, clock: Clock, olderThanMs = 24 * 60 * 60 * 1000) {

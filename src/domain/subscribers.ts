@@ -6,6 +6,7 @@ import { type ConsentEvidence, recordConsent, UNKNOWN_CONSENT_VERSION_FIELD } fr
 import { emailHash, normaliseEmail } from './email-address.js';
 import { queueSubscriberEmail, TRANSACTIONAL_EMAIL_QUEUE } from './emails.js';
 import { type FieldError, Invalid, NotFound } from './errors.js';
+import { countHit, type RateLimit, rateLimitExceeded } from './rate-limits.js';
 import { LIFTED_BY_CONFIRMATION, liftSuppression, suppress, suppressionOf } from './suppressions.js';
 
 /** At most one confirmation (or "already subscribed") email per address per 10 minutes. */
@@ -107,18 +108,23 @@ export type SignupOutcome = 'confirmation-sent' | 'already-subscribed-sent' | 't
  * both creates and locks: a concurrent signup for the same address waits for this one and then
  * finds it throttled. An active subscriber gets an "already subscribed" email; any other state
  * becomes pending again, with the chosen topics, a consent event and a confirmation email. At
- * most one of those emails per address per CONFIRMATION_INTERVAL_MS.
+ * most one of those emails per address per CONFIRMATION_INTERVAL_MS. `rateLimit` (per IP) is
+ * counted in the same statement, whatever the outcome; past it, nothing else happens and
+ * TooManyRequests is thrown.
  */
 export async function signUp(
   db: DbOrTx,
   clock: Clock,
   input: SignupInput,
   evidence: ConsentEvidence,
+  options: { rateLimit?: RateLimit } = {},
 ): Promise<SignupOutcome> {
   const email = parseEmailOrThrow(input.email);
   const refs = topicRefs(input.topics);
   const now = clock.now();
+  const rateLimit = options.rateLimit ?? null;
   const { rows } = await sql<{
+    within_limit: boolean;
     unknown_topics: string[];
     version_known: boolean;
     suppressed: boolean;
@@ -133,8 +139,10 @@ export async function signUp(
       select ref from unnest(${refs.all}::text[]) ref
       where ref not in (select slug from topic union all select id::text from topic)
     ),
+    limited as (${countHit(rateLimit, now)}),
     checks as (
       select
+        coalesce((select hits from limited) <= ${rateLimit?.limit ?? null}::integer, true) as within_limit,
         exists (select from consent_texts where version = ${input.consentVersion}) as version_known,
         exists (
           select from suppressions
@@ -145,7 +153,7 @@ export async function signUp(
       insert into subscribers as s (email, name, locale, status, source, confirmation_sent_at, confirmation_count)
       select ${email}, ${input.name ?? null}::text, ${input.locale}, 'pending', 'form', ${now}::timestamptz, 1
       from checks
-      where checks.version_known and not checks.suppressed
+      where checks.within_limit and checks.version_known and not checks.suppressed
         and exists (select from topic) and not exists (select from unknown_topic)
       on conflict (lower(email)) do update set
         status = case when s.status = 'active' then s.status else 'pending' end,
@@ -191,12 +199,15 @@ export async function signUp(
       on conflict (job_id) do nothing
     )
     select
+      within_limit,
       array(select ref from unknown_topic order by ref) as unknown_topics,
       version_known,
       suppressed,
       (select status from signed) as status
     from checks`.execute(db);
   const outcome = rows[0]!;
+  if (!outcome.within_limit)
+    throw rateLimitExceeded(rateLimit!, now, 'Too many signups from this network address.');
   const fields: FieldError[] = [];
   if (outcome.unknown_topics.length > 0) fields.push(unknownTopicsField('topics', outcome.unknown_topics));
   else if (refs.all.length === 0) fields.push(NO_TOPIC_FIELD);

@@ -449,15 +449,8 @@ export async function handleSignup(c: PublicContext) {
   const t = pageStrings(lang);
   const answerJson = json || wantsJson(c);
 
-  try {
-    await hit(
-      db,
-      clock,
-      { key: `signup:ip:${ipHash(c.var.deps.clientIp(c))}`, ...SIGNUP_IP_LIMIT },
-      t.errors.tooMany,
-    );
-  } catch (error) {
-    if (!(error instanceof TooManyRequests)) throw error;
+  const rateLimit = { key: `signup:ip:${ipHash(c.var.deps.clientIp(c))}`, ...SIGNUP_IP_LIMIT };
+  const tooMany = async (error: TooManyRequests) => {
     c.header('retry-after', String(error.retryAfterSeconds));
     if (answerJson) return problem(c, 429, 'Too many requests', t.errors.tooMany);
     const settings = await settingsOf(c);
@@ -466,27 +459,33 @@ export async function handleSignup(c: PublicContext) {
       { lang, title: t.errors.tooManyTitle, settings, status: 429, embed: raw.embed, switchTo: null },
       <p>{t.errors.tooMany}</p>,
     );
-  }
-
+  };
   const success = () => sentAnswer(c, lang, answerJson, raw.embed);
 
-  // Honeypot: a person never sees the field, so whatever is in it was put there by a program.
-  if (raw.website.trim() !== '') {
-    logger.info({ signup: 'honeypot' }, 'signup ignored');
-    return success();
-  }
-
   const errors: FieldErrors = {};
+  // Honeypot: a person never sees the field, so whatever is in it was put there by a program.
+  let ignored: 'honeypot' | 'too-fast' | null = raw.website.trim() !== '' ? 'honeypot' : null;
   const token = raw.formToken ? linkTokens.verify(raw.formToken, 'form') : null;
   if (!token?.ok) errors.formToken = t.errors.formToken;
-  else if (clock.now().getTime() - token.payload.i * 1000 < FORM_MIN_FILL_MS) {
-    logger.info({ signup: 'too-fast' }, 'signup ignored');
-    return success();
-  }
-
+  else if (clock.now().getTime() - token.payload.i * 1000 < FORM_MIN_FILL_MS) ignored ??= 'too-fast';
   const valid = validateInput(raw, t, lang);
   Object.assign(errors, valid.errors);
-  if (Object.keys(errors).length === 0) {
+
+  // Every post counts against the per-IP limit, whatever its outcome: a signup counts in its own
+  // statement, any other post here first.
+  if (ignored !== null || Object.keys(errors).length > 0) {
+    try {
+      await hit(db, clock, rateLimit, t.errors.tooMany);
+    } catch (error) {
+      if (error instanceof TooManyRequests) return tooMany(error);
+      throw error;
+    }
+    if (ignored !== null) {
+      logger.info({ signup: ignored }, 'signup ignored');
+      return success();
+    }
+    Object.assign(errors, await databaseErrors(c, raw, valid, t, lang));
+  } else {
     try {
       const outcome = await signUp(
         db,
@@ -499,10 +498,12 @@ export async function handleSignup(c: PublicContext) {
           consentVersion: raw.consentVersion,
         },
         evidence(c, signupSource(c)),
+        { rateLimit },
       );
       logger.info({ signup: outcome }, 'signup');
       return success();
     } catch (error) {
+      if (error instanceof TooManyRequests) return tooMany(error);
       if (!(error instanceof Invalid)) throw error;
       for (const field of error.fields) {
         if (field.field === 'email') errors.email = t.errors.emailInvalid;
@@ -510,8 +511,6 @@ export async function handleSignup(c: PublicContext) {
         else errors.consentVersion = t.errors.consentVersion;
       }
     }
-  } else {
-    Object.assign(errors, await databaseErrors(c, raw, valid, t, lang));
   }
 
   if (answerJson) return problem(c, 422, 'Invalid input', t.errors.invalidTitle, fieldErrorList(errors));
