@@ -1,5 +1,4 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
@@ -14,6 +13,7 @@ import { DOCUMENT_FILE_PATH, sitePages } from '../web/public/site.js';
 import { SANDBOXED_HTML_PATH } from '../web/sandboxed-html.js';
 import type { AppDeps, AppEnv } from './deps.js';
 import { loadPrincipal } from './middleware/auth.js';
+import { declaredBodyLimit } from './middleware/body-limit.js';
 import { errorToProblem, problem, validationProblem } from './problem.js';
 import { authRoutes } from './routes/auth.js';
 import { docsRoutes } from './routes/docs.js';
@@ -100,14 +100,13 @@ export function createApp(deps: AppDeps) {
     await next();
     if (!c.res.headers.has('content-security-policy')) await defaultSecureHeaders(c, async () => {});
   });
-  const defaultBodyLimit = bodyLimit({
+  const defaultBodyLimit = declaredBodyLimit({
     maxSize: deps.config.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     onError: (c) => problem(c, 413, 'Payload too large', 'The request body is too large.'),
   });
   // The CSV import upload streams into Postgres and enforces its own limit (see routes/imports.ts).
   // So does the document upload (20 MB, see routes/documents.ts). GET and HEAD carry no body (neither
-  // node-server nor a fetch Request gives them one), and asking hono's bodyLimit would build a whole
-  // fetch Request just to find that out (~40 µs a request).
+  // node-server nor a fetch Request gives them one): the limit would only cost time there.
   app.use('*', (c, next) =>
     BODILESS_METHODS.has(c.req.method) ||
     IMPORT_UPLOAD_PATH.test(c.req.path) ||

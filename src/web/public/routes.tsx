@@ -1,8 +1,8 @@
 import { Hono, type MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
-import type { AppEnv } from '../../api/deps.js';
+import type { AppDeps, AppEnv } from '../../api/deps.js';
+import { declaredBodyLimit } from '../../api/middleware/body-limit.js';
 import { problem } from '../../api/problem.js';
 import { pageStrings } from '../i18n.js';
 import { isFormPost, queryLang, renderPage, settingsOf } from './common.js';
@@ -20,6 +20,22 @@ import { handleSignup, SIGNUP_BODY_LIMIT, showSignupForm } from './signup.js';
 /** Token pages take small forms only (a reason of 500 characters at most). */
 const LINK_BODY_LIMIT = 16 * 1024;
 
+/** Middleware made from the app's configuration: built once per configuration, not per request. */
+function perConfig(
+  build: (config: AppDeps['config']) => MiddlewareHandler<AppEnv>,
+): MiddlewareHandler<AppEnv> {
+  const built = new WeakMap<AppDeps['config'], MiddlewareHandler<AppEnv>>();
+  return (c, next) => {
+    const { config } = c.var.deps;
+    let handler = built.get(config);
+    if (!handler) {
+      handler = build(config);
+      built.set(config, handler);
+    }
+    return handler(c, next);
+  };
+}
+
 /**
  * What a subscriber sees, in Dutch (default) and English, without JavaScript: signup (also
  * embeddable on the programme's sites), confirmation, unsubscribe (with RFC 8058 one-click) and
@@ -30,16 +46,17 @@ export function publicPages() {
 
   // CORS only where sites need it (posting the signup form, reading the snippet), and only for
   // the configured site origins; never credentials.
-  const siteCors: MiddlewareHandler<AppEnv> = (c, next) =>
+  const siteCors = perConfig((config) =>
     cors({
-      origin: (origin) => (c.var.deps.config.siteOrigins.includes(origin) ? origin : null),
+      origin: (origin) => (config.siteOrigins.includes(origin) ? origin : null),
       allowMethods: ['GET', 'POST'],
       allowHeaders: ['content-type', 'accept'],
       maxAge: 600,
-    })(c, next);
+    }),
+  );
 
   // The signup pages may be framed by the configured sites (app.ts leaves their headers to us).
-  const signupSecurityHeaders: MiddlewareHandler<AppEnv> = (c, next) =>
+  const signupSecurityHeaders = perConfig((config) =>
     secureHeaders({
       contentSecurityPolicy: {
         defaultSrc: ["'self'"],
@@ -47,22 +64,21 @@ export function publicPages() {
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:', 'https:'],
         formAction: ["'self'"],
-        frameAncestors: ["'self'", ...c.var.deps.config.siteOrigins],
+        frameAncestors: ["'self'", ...config.siteOrigins],
         baseUri: ["'none'"],
         objectSrc: ["'none'"],
       },
       xFrameOptions: false,
       crossOriginResourcePolicy: 'cross-origin',
-      strictTransportSecurity: c.var.deps.config.publicBaseUrl.startsWith('https:')
-        ? 'max-age=31536000'
-        : false,
+      strictTransportSecurity: config.publicBaseUrl.startsWith('https:') ? 'max-age=31536000' : false,
       referrerPolicy: 'strict-origin-when-cross-origin',
-    })(c, next);
+    }),
+  );
   app.use('/subscribe', signupSecurityHeaders);
   app.use('/subscribe/embed', signupSecurityHeaders);
 
   const tooLarge = (limitFor: 'signup' | 'link') =>
-    bodyLimit({
+    declaredBodyLimit({
       maxSize: limitFor === 'signup' ? SIGNUP_BODY_LIMIT : LINK_BODY_LIMIT,
       onError: async (ctx) => {
         const lang = queryLang(ctx) ?? 'nl';
