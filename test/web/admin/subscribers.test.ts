@@ -234,13 +234,42 @@ describe('search', () => {
 describe('GDPR', () => {
   it('downloads everything about one person as JSON, including consent and deliveries', async () => {
     const row = (await subscriber('zoek1@voorbeeld.test'))!;
+    const edition = await ctx.db
+      .insertInto('editions')
+      .values({ title: 'Nieuwsbrief <maart>', subject: 'Maart', slug: 'maart', blocks: JSON.stringify([]) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await ctx.db
+      .insertInto('deliveries')
+      .values({
+        edition_id: edition.id,
+        subscriber_id: row.id,
+        email: row.email,
+        locale: 'nl',
+        batch_no: 0,
+        status: 'delivered',
+        sent_at: new Date('2026-03-02T08:00:00Z'),
+        delivered_at: new Date('2026-03-02T08:00:05Z'),
+      })
+      .execute();
+    const detail = await (await viewer.page(`/admin/subscribers/${row.id}`)).text();
+    expect(detail).toContain(`<a href="/admin/editions/${edition.id}">Nieuwsbrief &lt;maart&gt;</a>`);
+    expect(detail).toContain('Afgeleverd');
+    expect(detail).toContain('2 mrt 2026, 09:00');
+
     const res = await editor.page(`/admin/subscribers/${row.id}/export`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-disposition')).toContain(`subscriber-${row.id}.json`);
     const data = await res.json();
     expect(data.subscriber.email).toBe('zoek1@voorbeeld.test');
     expect(data.consentHistory).toHaveLength(1);
-    expect(data.deliveries).toEqual([]);
+    expect(data.deliveries).toEqual([
+      expect.objectContaining({
+        edition_id: edition.id,
+        edition_title: 'Nieuwsbrief <maart>',
+        status: 'delivered',
+      }),
+    ]);
   });
 
   it('erases only after the address is typed again, and leaves no personal data behind', async () => {
