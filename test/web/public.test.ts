@@ -476,6 +476,8 @@ describe('CORS and embedding', () => {
     );
     expect(post.status).toBe(202);
     expect(post.headers.get('access-control-allow-origin')).toBe(site);
+    // Caches must keep the answer per origin.
+    expect(post.headers.get('vary')).toContain('Origin');
 
     const embed = await ctx.app.request('/subscribe/embed', { headers: { origin: site } });
     expect(embed.headers.get('access-control-allow-origin')).toBe(site);
