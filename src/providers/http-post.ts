@@ -22,11 +22,28 @@ export function postPieces(
   body: PiecedBody,
   timeoutMs: number,
 ): Promise<PostAnswer> {
-  const request = url.protocol === 'https:' ? https.request : http.request;
-  return new Promise((resolve, reject) => {
-    const req = request(
+  // The pieces are written here and not captured by the callbacks below: once on the socket,
+  // they can go, while the request still waits for its answer.
+  const { request, answer } = openPost(url, headers, body.byteLength, timeoutMs);
+  request.cork();
+  for (const piece of body.pieces) request.write(piece);
+  request.uncork();
+  request.end();
+  return answer;
+}
+
+function openPost(
+  url: URL,
+  headers: Record<string, string>,
+  byteLength: number,
+  timeoutMs: number,
+): { request: http.ClientRequest; answer: Promise<PostAnswer> } {
+  const send = url.protocol === 'https:' ? https.request : http.request;
+  let request!: http.ClientRequest;
+  const answer = new Promise<PostAnswer>((resolve, reject) => {
+    request = send(
       url,
-      { method: 'POST', headers: { ...headers, 'Content-Length': String(body.byteLength) } },
+      { method: 'POST', headers: { ...headers, 'Content-Length': String(byteLength) } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -45,11 +62,8 @@ export function postPieces(
         );
       },
     );
-    req.on('error', reject);
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.cork();
-    for (const piece of body.pieces) req.write(piece);
-    req.uncork();
-    req.end();
+    request.on('error', reject);
+    request.setTimeout(timeoutMs, () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
   });
+  return { request, answer };
 }

@@ -123,19 +123,21 @@ export class ResendMailer implements Mailer {
    * cost most of a send's CPU time and memory (README, Performance). Answers are read the way
    * the SDK reads them (answerOf), so errors are classified as for every other call.
    */
-  async sendBatch(emails: BatchEmail[], options: SendOptions): Promise<{ ids: string[] }> {
-    if (emails.length === 0) return { ids: [] };
-    if (emails.length > MAX_BATCH_SIZE) {
-      throw new MailerError(`a batch holds at most ${MAX_BATCH_SIZE} emails`, 'permanent', null);
-    }
-    for (const content of new Set(emails.map((email) => email.content))) {
-      assertSafeHeaders({ from: content.from, subject: content.subject });
-    }
-    for (const email of emails) {
-      assertSafeHeaders({ to: email.to, ...(email.headers ? { headers: email.headers } : {}) });
-    }
-    const { data, error, headers } = await answerOf<{ data: { id: string }[] }>(
-      postPieces(
+  sendBatch(emails: BatchEmail[], options: SendOptions): Promise<{ ids: string[] }> {
+    if (emails.length === 0) return Promise.resolve({ ids: [] });
+    try {
+      if (emails.length > MAX_BATCH_SIZE) {
+        throw new MailerError(`a batch holds at most ${MAX_BATCH_SIZE} emails`, 'permanent', null);
+      }
+      for (const content of new Set(emails.map((email) => email.content))) {
+        assertSafeHeaders({ from: content.from, subject: content.subject });
+      }
+      for (const email of emails) {
+        assertSafeHeaders({ to: email.to, ...(email.headers ? { headers: email.headers } : {}) });
+      }
+      // Not an async function, and the body goes straight to the socket: nothing keeps the
+      // emails alive while the answer is awaited.
+      const posted = postPieces(
         new URL(`${this.client.baseUrl}/emails/batch`),
         {
           Authorization: `Bearer ${this.client.key}`,
@@ -146,17 +148,21 @@ export class ResendMailer implements Mailer {
         },
         resendBatchBody(emails),
         REQUEST_TIMEOUT_MS,
-      ),
-    );
-    if (error || !data) throw classifyResendError(error ?? { message: 'empty answer' }, headers);
-    const ids = data.data.map((item) => item.id);
-    if (ids.length !== emails.length) {
-      throw new MailerError(
-        `resend answered ${ids.length} ids for ${emails.length} emails`,
-        'retryable',
-        200,
       );
+      return batchIds(posted, emails.length);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return { ids };
   }
+}
+
+/** The provider's ids for a posted batch, in the order of its emails, or the classified error. */
+async function batchIds(posted: Promise<PostAnswer>, count: number): Promise<{ ids: string[] }> {
+  const { data, error, headers } = await answerOf<{ data: { id: string }[] }>(posted);
+  if (error || !data) throw classifyResendError(error ?? { message: 'empty answer' }, headers);
+  const ids = data.data.map((item) => item.id);
+  if (ids.length !== count) {
+    throw new MailerError(`resend answered ${ids.length} ids for ${count} emails`, 'retryable', 200);
+  }
+  return { ids };
 }

@@ -63,14 +63,17 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, rateLimit: Provi
     const recipients = await batchRecipients(deps.db, editionId, batchNo);
     // Links are issued "at" the send's start, so every retry produces byte-identical messages.
     const issuedAt = edition.sending_started_at ?? now;
-    const emails = recipients.map((recipient) =>
-      personalBatchEmail(deps, recipient, byLocale.get(recipient.locale) ?? fallback, issuedAt),
-    );
+    // Built right before each use and not kept: a batch's messages then die young, and a job that
+    // waits for its turn or for the provider holds only its recipients (cheaper garbage collection).
+    const emails = () =>
+      recipients.map((recipient) =>
+        personalBatchEmail(deps, recipient, byLocale.get(recipient.locale) ?? fallback, issuedAt),
+      );
 
     let outcomes: DeliveryOutcome[];
     try {
       await rateLimit.acquire();
-      const { ids } = await deps.mailer.sendBatch(emails, {
+      const { ids } = await deps.mailer.sendBatch(emails(), {
         idempotencyKey: batchIdempotencyKey(editionId, batchNo),
       });
       outcomes = recipients.map((r, i) => ({ deliveryId: r.deliveryId, messageId: ids[i]! }));
@@ -99,7 +102,7 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, rateLimit: Provi
           messageId: `accepted:${batchIdempotencyKey(editionId, batchNo)}:${r.deliveryId}`,
         }));
       } else {
-        outcomes = await sendOneByOne(deps, rateLimit, recipients, emails);
+        outcomes = await sendOneByOne(deps, rateLimit, recipients, emails());
       }
     }
     await deps.db
