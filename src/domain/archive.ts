@@ -63,10 +63,13 @@ export async function listSentEditions(
 
 /** The year of a moment in the programme's time zone (an edition sent at 00:30 on 1 January belongs to the new year). */
 export function amsterdamYear(date: Date): number {
-  return Number(
-    new Intl.DateTimeFormat('en-GB', { year: 'numeric', timeZone: 'Europe/Amsterdam' }).format(date),
-  );
+  return Number(amsterdamYearFormat.format(date));
 }
+
+const amsterdamYearFormat = new Intl.DateTimeFormat('en-GB', {
+  year: 'numeric',
+  timeZone: 'Europe/Amsterdam',
+});
 
 /** Sent editions grouped by year (Europe/Amsterdam), newest year and edition first. */
 export async function sentEditionsByYear(

@@ -74,27 +74,32 @@ function href(path: string, lang: Locale): string {
   return `${main}${main.includes('?') ? '&' : '?'}lang=en${hash ? `#${hash}` : ''}`;
 }
 
+// Building an Intl formatter costs far more than using one; pages format many dates.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(locale: string, timeZone: string, long = true): Intl.DateTimeFormat {
+  const key = `${locale}|${timeZone}|${long}`;
+  let format = formatters.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(
+      locale,
+      long ? { day: 'numeric', month: 'long', year: 'numeric', timeZone } : { timeZone },
+    );
+    formatters.set(key, format);
+  }
+  return format;
+}
+
 function formatDate(date: Date, t: SiteStrings): string {
-  return new Intl.DateTimeFormat(t.dateLocale, {
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    timeZone: 'Europe/Amsterdam',
-  }).format(date);
+  return dateFormat(t.dateLocale, 'Europe/Amsterdam').format(date);
 }
 
 /** A calendar date ('YYYY-MM-DD') as words, without any time zone shift. */
 function formatDay(day: string, t: SiteStrings): string {
-  return new Intl.DateTimeFormat(t.dateLocale, {
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    timeZone: 'UTC',
-  }).format(new Date(`${day}T00:00:00Z`));
+  return dateFormat(t.dateLocale, 'UTC').format(new Date(`${day}T00:00:00Z`));
 }
 
 function amsterdamDay(date: Date): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam' }).format(date);
+  return dateFormat('en-CA', 'Europe/Amsterdam', false).format(date);
 }
 
 function formatSize(bytes: number, lang: Locale): string {
