@@ -2,22 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { serve } from '@hono/node-server';
 import autocannon from 'autocannon';
 import { Hono } from 'hono';
-import { createApp } from '../src/api/app.js';
-import { createDb } from '../src/db/connection.js';
 import { currentConsentText } from '../src/domain/consent.js';
 import { createLogger } from '../src/infra/logger.js';
-import { createMetricsRegistry } from '../src/infra/metrics.js';
-import { systemClock } from '../src/providers/clock.js';
-import { LinkTokens } from '../src/providers/link-tokens.js';
-import { type BenchEnv, type BenchResult, loadTest, result } from './harness.js';
+import { type BenchEnv, type BenchResult, benchApp, loadTest, result } from './harness.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 
 /**
  * Issue goal: public signup (`POST /subscribe`, JSON) at ≥ 10 % of a bare Hono route's
- * requests/s, p99 < 50 ms. Every request is a new address (one subscriber, subscriptions, a
- * consent event, an outbox row and two rate-limit upserts in one transaction), from a different
- * client address so that the per-IP limit measures nothing but itself.
+ * requests/s, p99 < 50 ms. Every request is a new address: one statement stores the subscriber,
+ * its subscription, a consent event and an outbox row and counts the per-IP rate-limit hit, and
+ * commits durably. Each comes from a different client address, so that the per-IP limit measures
+ * nothing but itself. The app logs at `info` (into nothing), as in production.
  */
 export async function signupBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
   const bare = await loadTest(
@@ -26,21 +22,8 @@ export async function signupBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
     SECONDS,
   );
 
-  const databaseUrl = await env.freshDatabase();
-  const database = createDb(databaseUrl, createLogger('silent'), { max: 10 });
-  const linkTokens = new LinkTokens(['bench-secret'.padEnd(48, 'x')], systemClock);
-  const app = createApp({
-    db: database.db,
-    clock: systemClock,
-    logger: createLogger('silent'),
-    metrics: createMetricsRegistry({ defaultMetrics: false }),
-    linkTokens,
-    config: {
-      nodeEnv: 'production',
-      publicBaseUrl: 'http://localhost',
-      mailerKind: 'mailbox',
-      siteOrigins: [],
-    },
+  const { app, database, linkTokens } = await benchApp(env, {
+    logger: createLogger('info', { write: () => true } as never),
     clientIp: (c) => c.req.header('x-bench-client') ?? '127.0.0.1',
   });
   const consentVersion = (await currentConsentText(database.db)).version;
@@ -97,16 +80,18 @@ export async function signupBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
       baseline,
       {
         text: 'at least 10 % of the bare route, p99 under 50 ms, no errors, every signup stored',
+        // Requests still in flight when the run ends are stored but not counted as answered.
         met:
           rps >= 0.1 * baseline.value &&
           run.latency.p99 < 50 &&
           errors === 0 &&
-          Number(stored.n) === run.requests.total,
+          Number(stored.n) >= run['2xx'],
       },
       {
         p50Ms: run.latency.p50,
         p99Ms: run.latency.p99,
         requests: run.requests.total,
+        answered2xx: run['2xx'],
         stored: Number(stored.n),
         errors,
         non2xx: run.non2xx,
