@@ -28,6 +28,7 @@ import {
 } from '../../domain/documents.js';
 import { DomainError, Invalid } from '../../domain/errors.js';
 import { audited } from '../audited.js';
+import { resourceRoutes } from '../crud.js';
 import type { AppEnv } from '../deps.js';
 import { type MultipartHandlers, multipartBoundary, readMultipart } from '../multipart.js';
 import { apiRoute, IdParam, jsonContent } from '../openapi.js';
@@ -573,99 +574,24 @@ export function documentRoutes() {
 }
 
 export function documentCategoryRoutes() {
-  const app = new OpenAPIHono<AppEnv>();
-
-  app.openapi(
-    apiRoute({
-      method: 'get',
-      path: '/',
-      access: 'viewer',
-      tags: ['documents'],
-      summary: 'Document categories, in their order on the site, with document counts',
-      responses: {
-        200: {
-          description: 'Categories',
-          content: jsonContent(z.object({ categories: z.array(CategorySchema) })),
-        },
-      },
-    }),
-    async (c) => c.json({ categories: (await listCategories(c.var.deps.db)).map(categoryJson) }, 200),
-  );
-
-  app.openapi(
-    apiRoute({
-      method: 'post',
-      path: '/',
-      access: 'editor',
-      tags: ['documents'],
-      summary: 'Add a document category (position: default last)',
-      request: { body: { required: true, content: jsonContent(CategoryInput) } },
-      responses: { 201: { description: 'Created', content: jsonContent(CategorySchema) } },
-    }),
-    async (c) => {
-      const row = await audited(c, (tx) => createCategory(tx, c.req.valid('json')), {
-        action: 'document-category.create',
-        target: (created) => `document-category:${created.id}`,
-      });
-      return c.json(categoryJson(row), 201);
+  return resourceRoutes({
+    tag: 'documents',
+    entity: 'document-category',
+    listKey: 'categories',
+    schema: CategorySchema,
+    input: CategoryInput,
+    toJson: categoryJson,
+    summaries: {
+      list: 'Document categories, in their order on the site, with document counts',
+      create: 'Add a document category (position: default last)',
+      get: 'One document category',
+      update: 'Rename, re-slug or move a document category',
+      remove: 'Delete an empty document category (409 while it has documents)',
     },
-  );
-
-  app.openapi(
-    apiRoute({
-      method: 'get',
-      path: '/{id}',
-      access: 'viewer',
-      tags: ['documents'],
-      summary: 'One document category',
-      request: { params: IdParam },
-      responses: { 200: { description: 'The category', content: jsonContent(CategorySchema) } },
-    }),
-    async (c) => c.json(categoryJson(await getCategory(c.var.deps.db, c.req.valid('param').id)), 200),
-  );
-
-  app.openapi(
-    apiRoute({
-      method: 'patch',
-      path: '/{id}',
-      access: 'editor',
-      tags: ['documents'],
-      summary: 'Rename, re-slug or move a document category',
-      request: {
-        params: IdParam,
-        body: { required: true, content: jsonContent(CategoryInput.partial().strict()) },
-      },
-      responses: { 200: { description: 'Updated', content: jsonContent(CategorySchema) } },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const row = await audited(c, (tx) => updateCategory(tx, id, c.req.valid('json')), {
-        action: 'document-category.update',
-        target: `document-category:${id}`,
-      });
-      return c.json(categoryJson(row), 200);
-    },
-  );
-
-  app.openapi(
-    apiRoute({
-      method: 'delete',
-      path: '/{id}',
-      access: 'editor',
-      tags: ['documents'],
-      summary: 'Delete an empty document category (409 while it has documents)',
-      request: { params: IdParam },
-      responses: { 204: { description: 'Deleted' } },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      await audited(c, (tx) => deleteCategory(tx, id), {
-        action: 'document-category.delete',
-        target: `document-category:${id}`,
-      });
-      return c.body(null, 204);
-    },
-  );
-
-  return app;
+    list: listCategories,
+    create: createCategory,
+    get: getCategory,
+    update: updateCategory,
+    remove: deleteCategory,
+  });
 }

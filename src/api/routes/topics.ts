@@ -1,10 +1,8 @@
-import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { Selectable } from 'kysely';
 import type { TopicsTable } from '../../db/schema.js';
 import { createTopic, deleteTopic, getTopic, listTopics, updateTopic } from '../../domain/topics.js';
-import { audited } from '../audited.js';
-import type { AppEnv } from '../deps.js';
-import { apiRoute, IdParam, jsonContent } from '../openapi.js';
+import { resourceRoutes } from '../crud.js';
 
 const TopicSchema = z
   .object({
@@ -55,101 +53,25 @@ function toJson(row: Selectable<TopicsTable> & { active_subscribers?: string | n
 }
 
 export function topicRoutes() {
-  const app = new OpenAPIHono<AppEnv>();
-
-  app.openapi(
-    apiRoute({
-      method: 'get',
-      path: '/',
-      access: 'viewer',
-      tags: ['topics'],
-      summary: 'Topics people can subscribe to, with active subscriber counts',
-      request: { query: z.object({ includeArchived: z.enum(['true', 'false']).optional() }) },
-      responses: {
-        200: { description: 'Topics', content: jsonContent(z.object({ topics: z.array(TopicSchema) })) },
-      },
-    }),
-    async (c) => {
-      const rows = await listTopics(c.var.deps.db, {
-        includeArchived: c.req.valid('query').includeArchived === 'true',
-      });
-      return c.json({ topics: rows.map(toJson) }, 200);
+  return resourceRoutes({
+    tag: 'topics',
+    entity: 'topic',
+    listKey: 'topics',
+    schema: TopicSchema,
+    input: TopicInput,
+    updateInput: TopicInput.partial().extend({ archived: z.boolean().optional() }).strict(),
+    toJson,
+    summaries: {
+      list: 'Topics people can subscribe to, with active subscriber counts',
+      create: 'Add a topic',
+      get: 'One topic',
+      update: 'Change a topic, or archive it (archived: true)',
+      remove: 'Delete a topic nobody subscribed to (otherwise archive it)',
     },
-  );
-
-  app.openapi(
-    apiRoute({
-      method: 'post',
-      path: '/',
-      access: 'editor',
-      tags: ['topics'],
-      summary: 'Add a topic',
-      request: { body: { required: true, content: jsonContent(TopicInput) } },
-      responses: { 201: { description: 'Created', content: jsonContent(TopicSchema) } },
-    }),
-    async (c) => {
-      const row = await audited(c, (tx) => createTopic(tx, c.req.valid('json')), {
-        action: 'topic.create',
-        target: (t) => `topic:${t.id}`,
-      });
-      return c.json(toJson(row), 201);
-    },
-  );
-
-  app.openapi(
-    apiRoute({
-      method: 'get',
-      path: '/{id}',
-      access: 'viewer',
-      tags: ['topics'],
-      summary: 'One topic',
-      request: { params: IdParam },
-      responses: { 200: { description: 'The topic', content: jsonContent(TopicSchema) } },
-    }),
-    async (c) => c.json(toJson(await getTopic(c.var.deps.db, c.req.valid('param').id)), 200),
-  );
-
-  app.openapi(
-    apiRoute({
-      method: 'patch',
-      path: '/{id}',
-      access: 'editor',
-      tags: ['topics'],
-      summary: 'Change a topic, or archive it (archived: true)',
-      request: {
-        params: IdParam,
-        body: {
-          required: true,
-          content: jsonContent(TopicInput.partial().extend({ archived: z.boolean().optional() }).strict()),
-        },
-      },
-      responses: { 200: { description: 'Updated', content: jsonContent(TopicSchema) } },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const row = await audited(c, (tx) => updateTopic(tx, id, c.req.valid('json')), {
-        action: 'topic.update',
-        target: `topic:${id}`,
-      });
-      return c.json(toJson(row), 200);
-    },
-  );
-
-  app.openapi(
-    apiRoute({
-      method: 'delete',
-      path: '/{id}',
-      access: 'editor',
-      tags: ['topics'],
-      summary: 'Delete a topic nobody subscribed to (otherwise archive it)',
-      request: { params: IdParam },
-      responses: { 204: { description: 'Deleted' } },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      await audited(c, (tx) => deleteTopic(tx, id), { action: 'topic.delete', target: `topic:${id}` });
-      return c.body(null, 204);
-    },
-  );
-  return app;
+    list: listTopics,
+    create: createTopic,
+    get: getTopic,
+    update: updateTopic,
+    remove: deleteTopic,
+  });
 }
