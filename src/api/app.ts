@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { isUnstorableText } from '../db/connection.js';
 import { httpRequestDuration } from '../infra/metrics.js';
 import { adminUi } from '../web/admin/index.js';
 import { linkedinDevPages } from '../web/admin/linkedin.js';
@@ -165,7 +166,11 @@ export function createApp(deps: AppDeps) {
 
   app.notFound((c) => problem(c, 404, 'Not found', 'There is nothing at this address.'));
   app.onError((error, c) => {
-    if (!(error instanceof HTTPException) && !('status' in error && typeof error.status === 'number')) {
+    const refusedInput =
+      error instanceof HTTPException ||
+      ('status' in error && typeof error.status === 'number') ||
+      isUnstorableText(error);
+    if (!refusedInput) {
       (c.var.logger ?? deps.logger).error({ err: error }, 'unhandled error');
     }
     return errorToProblem(c, error);

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
-import { isDatabaseUnavailable } from '../db/connection.js';
+import { isDatabaseUnavailable, isUnstorableText } from '../db/connection.js';
 import { Conflict, DomainError, type FieldError, Invalid, TooManyRequests } from '../domain/errors.js';
 
 /** RFC 9457 problem details. `errors` lists per-field problems for validation failures. */
@@ -68,6 +68,9 @@ export function errorToProblem(c: Context, error: unknown) {
       'Service unavailable',
       'The service is briefly unavailable; try again in a few seconds.',
     );
+  }
+  if (isUnstorableText(error)) {
+    return problem(c, 422, 'Invalid input', 'Text may not contain the NUL character (U+0000).');
   }
   return problem(c, 500, 'Internal server error', 'Something went wrong on our side; it has been logged.');
 }

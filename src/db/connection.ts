@@ -73,6 +73,15 @@ const UNAVAILABLE_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|not queryable|the database system is (starting up|shutting down|in recovery mode)/;
 
 /**
+ * Postgres stores no NUL character, neither in text (SQLSTATE 22021) nor as `\u0000` in jsonb
+ * (22P05): input holding one can be stored by no route, so it is refused as the client's mistake.
+ */
+export function isUnstorableText(error: unknown): boolean {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return code === '22021' || code === '22P05';
+}
+
+/**
  * Postgres is down, restarting or unreachable: the request was fine and may be tried again in a
  * moment (the API answers 503 with Retry-After instead of a 500).
  */

@@ -658,7 +658,7 @@ function encodeSegment(value: string): string {
 
 function paramValue(plan: ParamPlan, route: RouteInfo, param: string, pools: Pools): string {
   if (plan.kind === 'junk') return plan.encode ? encodeSegment(plan.value) : plan.value;
-  if (plan.kind === 'token') return encodeURIComponent(tokenFor(plan, route, pools));
+  if (plan.kind === 'token') return encodeSegment(tokenFor(plan, route, pools));
   if (param === 'slug') return pools.slugs[plan.pick % Math.max(1, pools.slugs.length)] ?? 'x';
   if (param === 'token')
     return encodeURIComponent(

@@ -4,10 +4,11 @@ import path from 'node:path';
 import { Hono } from 'hono';
 import type { AppEnv } from '../deps.js';
 
-const ASSETS: Record<string, string> = {
-  'swagger-ui.css': 'text/css; charset=utf-8',
-  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
-};
+/** A Map, not an object: a name like `__proto__` or `constructor` must not look like an asset. */
+const ASSETS = new Map([
+  ['swagger-ui.css', 'text/css; charset=utf-8'],
+  ['swagger-ui-bundle.js', 'text/javascript; charset=utf-8'],
+]);
 
 const page = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -44,7 +45,7 @@ export function docsRoutes() {
   );
   app.get('/docs/assets/:file', async (c) => {
     const file = c.req.param('file');
-    const type = ASSETS[file];
+    const type = ASSETS.get(file);
     const dir = resolveAssetDir();
     if (!type || !dir) return c.notFound();
     const body = await readFile(path.join(dir, file));

@@ -7,6 +7,7 @@ import type { AppEnv } from '../../api/deps.js';
 import { parseFormBody } from '../../api/forms.js';
 import { assertCsrf } from '../../api/middleware/auth.js';
 import { multipartBoundary } from '../../api/multipart.js';
+import { isUnstorableText } from '../../db/connection.js';
 import type { Role } from '../../db/schema.js';
 import { DomainError, Invalid } from '../../domain/errors.js';
 import { roleAtLeast } from '../../domain/users.js';
@@ -492,6 +493,10 @@ export function adminErrorPage(error: Error, c: Context<AppEnv>) {
   if (error instanceof HTTPException && error.status < 500) {
     const message = 'Dit verzoek kon niet worden gelezen. Laad de pagina opnieuw en probeer het nog eens.';
     return c.html(<ErrorPage c={c} status={error.status} message={message} />, error.status);
+  }
+  if (isUnstorableText(error)) {
+    const message = 'Tekst kan geen NUL-teken (U+0000) bevatten. Haal het weg en probeer het opnieuw.';
+    return c.html(<ErrorPage c={c} status={422} message={message} />, 422);
   }
   c.var.logger.error({ err: error }, 'unhandled error in admin page');
   return c.html(
