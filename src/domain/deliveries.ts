@@ -52,24 +52,26 @@ export async function snapshotRecipients(
   return Number(result.numAffectedRows ?? 0n);
 }
 
-/** One outbox row per pending batch; the job id names edition and batch, so enqueuing twice is harmless. */
+/**
+ * One outbox row per pending batch; the job id names edition and batch, so enqueuing twice is
+ * harmless. One statement (what outbox.enqueue() writes, for every batch at once): a million
+ * recipients are ten thousand batches, and a statement each made the start of a send cost memory
+ * in proportion to the list.
+ */
 export async function enqueueBatches(tx: DbOrTx, editionId: string, round = 'a'): Promise<number> {
-  const batches = await tx
-    .selectFrom('delivery_batches')
-    .select('batch_no')
-    .where('edition_id', '=', editionId)
-    .where('status', '=', 'pending')
-    .orderBy('batch_no')
-    .execute();
-  for (const { batch_no } of batches) {
-    await enqueue(tx, {
-      queue: EDITION_BATCHES_QUEUE,
-      jobName: 'send-batch',
-      jobId: `edition-${editionId}-batch-${batch_no}-${round}`,
-      payload: { editionId, batchNo: batch_no },
-    });
-  }
-  return batches.length;
+  const result = await sql<{ batches: string }>`
+    with pending as (
+      select edition_id, batch_no from delivery_batches
+       where edition_id = ${editionId} and status = 'pending'),
+    queued as (
+      insert into outbox (queue, job_name, job_id, payload)
+      select ${EDITION_BATCHES_QUEUE}, 'send-batch',
+             'edition-' || edition_id || '-batch-' || batch_no || '-' || ${round},
+             jsonb_build_object('editionId', edition_id::text, 'batchNo', batch_no)
+        from pending order by batch_no
+      on conflict (job_id) do nothing)
+    select count(*) as batches from pending`.execute(tx);
+  return Number(result.rows[0]!.batches);
 }
 
 export type BatchClaim =

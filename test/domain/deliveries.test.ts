@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   claimBatch,
+  enqueueBatches,
   IDEMPOTENCY_WINDOW_MS,
   STUCK_AFTER_MS,
   snapshotRecipients,
@@ -88,5 +89,46 @@ describe('the send sweep', () => {
       .where('edition_id', '=', id)
       .executeTakeFirstOrThrow();
     expect(batch.status).toBe('review');
+  });
+});
+
+describe('queueing the batches of a send', () => {
+  it('records one job per pending batch, with the ids and payloads the batch worker reads, once', async () => {
+    await seedSubscribers(ctx.db, 25, { prefix: 'wachtrij', topic: 'artikelen' });
+    const id = await sendingEdition(new Date());
+    await ctx.db
+      .updateTable('delivery_batches')
+      .set({ status: 'sent' })
+      .where('edition_id', '=', id)
+      .where('batch_no', '=', 1)
+      .execute();
+    const jobs = () =>
+      ctx.db
+        .selectFrom('outbox')
+        .select(['queue', 'job_name', 'job_id', 'payload'])
+        .where('job_id', 'like', `edition-${id}-batch-%`)
+        .orderBy('id')
+        .execute();
+    const pending = (
+      await ctx.db
+        .selectFrom('delivery_batches')
+        .select('batch_no')
+        .where('edition_id', '=', id)
+        .where('status', '=', 'pending')
+        .orderBy('batch_no')
+        .execute()
+    ).map((batch) => batch.batch_no);
+    expect(pending).toContain(2);
+    expect(pending).not.toContain(1);
+    expect(await enqueueBatches(ctx.db, id, 'x')).toBe(pending.length);
+    const expected = pending.map((batchNo) => ({
+      queue: 'edition-batches',
+      job_name: 'send-batch',
+      job_id: `edition-${id}-batch-${batchNo}-x`,
+      payload: { editionId: id, batchNo },
+    }));
+    expect(await jobs()).toEqual(expected);
+    expect(await enqueueBatches(ctx.db, id, 'x')).toBe(pending.length);
+    expect(await jobs()).toEqual(expected);
   });
 });
