@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { httpBenchmarks, relayBenchmarks } from './foundation.bench.js';
 import { type BenchResult, startBenchEnv } from './harness.js';
 import { importBenchmarks } from './import.bench.js';
+import { loadBenchmarks } from './load.bench.js';
 import { pageBenchmarks } from './pages.bench.js';
 import { type BenchRun, currentMachine, formatNumber, loadAverage, saveReport } from './report.js';
 import { sendBenchmarks } from './send.bench.js';
@@ -21,6 +22,7 @@ const ALL = {
   import: importBenchmarks,
   send: sendBenchmarks,
   pages: pageBenchmarks,
+  load: loadBenchmarks,
 };
 type BenchName = keyof typeof ALL;
 const isBench = (name: string): name is BenchName => name in ALL;

@@ -388,16 +388,16 @@ function startMemorySampler() {
 // The pipeline
 
 /** The seeding statement of test/helpers/editions.ts seedSubscribers, copied (that module imports vitest). */
-async function seedSubscribers(db: Db, count: number) {
+export async function seedSubscribers(db: Db, count: number, prefix = 'lid', topic = 'nieuwsbrief') {
   await sql`
     with inserted as (
       insert into subscribers (email, name, locale, status, source, organisation_id, confirmed_at)
-      select 'lid-' || n || '@voorbeeld.test', 'Lid ' || n, case when n % 2 = 0 then 'en' else 'nl' end,
+      select ${prefix} || '-' || n || '@voorbeeld.test', 'Lid ' || n, case when n % 2 = 0 then 'en' else 'nl' end,
              'active', 'import', null::bigint, now()
         from generate_series(1, ${count}) as n
       returning id)
     insert into subscriptions (subscriber_id, topic_id)
-    select inserted.id, topics.id from inserted, topics where topics.slug = 'nieuwsbrief'`.execute(db);
+    select inserted.id, topics.id from inserted, topics where topics.slug = ${topic}`.execute(db);
   // A database that has held these subscribers for a while has planner statistics for them.
   await sql`analyze subscribers`.execute(db);
   await sql`analyze subscriptions`.execute(db);
