@@ -59,15 +59,17 @@ function random(min: number, max: number): number {
   return min + Math.random() * (max - min);
 }
 
-/** Every kind at least once, the rest drawn at random, in random order. */
+/** Each kind in turn (so every kind at least once, and as often as the others), in random order. */
 function crashPlan(count: number): CrashKind[] {
-  const plan = [...CRASH_KINDS];
-  while (plan.length < count) plan.push(CRASH_KINDS[Math.floor(Math.random() * CRASH_KINDS.length)]!);
+  const plan = Array.from(
+    { length: Math.max(count, CRASH_KINDS.length) },
+    (_, i) => CRASH_KINDS[i % CRASH_KINDS.length]!,
+  );
   for (let i = plan.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
     [plan[i], plan[j]] = [plan[j]!, plan[i]!];
   }
-  return plan.slice(0, Math.max(count, CRASH_KINDS.length));
+  return plan;
 }
 
 /** Counts of the API's answers per endpoint and status (0: no answer). */
