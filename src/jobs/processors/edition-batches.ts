@@ -60,23 +60,25 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, rateLimit: Provi
       .executeTakeFirstOrThrow();
     const byLocale = await contentsOf(editionId, edition.sending_started_at);
     const fallback = byLocale.values().next().value!;
-    const recipients = await batchRecipients(deps.db, editionId, batchNo);
     // Links are issued "at" the send's start, so every retry produces byte-identical messages.
     const issuedAt = edition.sending_started_at ?? now;
-    // Built right before each use and not kept: a batch's messages then die young, and a job that
-    // waits for its turn or for the provider holds only its recipients (cheaper garbage collection).
-    const emails = () =>
+    // Messages are built right before the request and not kept, and of the recipients only their
+    // delivery ids are: what a job holds while it waits for the provider dies young, instead of
+    // filling the old generation until the next full garbage collection.
+    const emailsOf = (recipients: BatchRecipient[]) =>
       recipients.map((recipient) =>
         personalBatchEmail(deps, recipient, byLocale.get(recipient.locale) ?? fallback, issuedAt),
       );
+    const recipients = await batchRecipients(deps.db, editionId, batchNo);
+    const deliveryIds = recipients.map((recipient) => recipient.deliveryId);
 
     let outcomes: DeliveryOutcome[];
     try {
       await rateLimit.acquire();
-      const { ids } = await deps.mailer.sendBatch(emails(), {
+      const { ids } = await deps.mailer.sendBatch(emailsOf(recipients), {
         idempotencyKey: batchIdempotencyKey(editionId, batchNo),
       });
-      outcomes = recipients.map((r, i) => ({ deliveryId: r.deliveryId, messageId: ids[i]! }));
+      outcomes = deliveryIds.map((deliveryId, i) => ({ deliveryId, messageId: ids[i]! }));
     } catch (error) {
       if (!(error instanceof MailerError)) throw error;
       if (error.kind === 'quota') {
@@ -97,12 +99,15 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, rateLimit: Provi
       }
       if (error.kind === 'already-accepted') {
         // An earlier attempt went through with this key; its message ids are unknown, but sending again would double.
-        outcomes = recipients.map((r) => ({
-          deliveryId: r.deliveryId,
-          messageId: `accepted:${batchIdempotencyKey(editionId, batchNo)}:${r.deliveryId}`,
+        outcomes = deliveryIds.map((deliveryId) => ({
+          deliveryId,
+          messageId: `accepted:${batchIdempotencyKey(editionId, batchNo)}:${deliveryId}`,
         }));
       } else {
-        outcomes = await sendOneByOne(deps, rateLimit, recipients, emails());
+        // Read again (the batch's recipients are frozen since its first attempt): rare, and the
+        // rows were not kept while the batch was in flight.
+        const again = await batchRecipients(deps.db, editionId, batchNo);
+        outcomes = await sendOneByOne(deps, rateLimit, again, emailsOf(again));
       }
     }
     await deps.db
