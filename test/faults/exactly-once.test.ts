@@ -18,8 +18,12 @@ import { CRASH_KINDS, type CrashKind, FaultStack, type HttpAnswer, requestFrom, 
  * SIGKILL at random moments and started again. The fake providers add latency spikes, 429s, 500s
  * and dropped connections. Afterwards nothing may be missing and nothing may have gone twice.
  *
- * Full size: `npm run test:faults` (20,000 recipients, 12 crashes). CI runs it smaller
- * (FAULT_RECIPIENTS, FAULT_CRASHES). Figures: printed, and written to FAULT_RESULTS.
+ * Full size: `npm run test:faults` (20,000 recipients, 12 crashes). CI runs it smaller.
+ * Environment: FAULT_RECIPIENTS, FAULT_CRASHES, FAULT_POSTS (6), FAULT_SEND_SECONDS (how long the
+ * send takes at its pace without faults, 150: it sets RESEND_REQUESTS_PER_SECOND), FAULT_RESULTS
+ * (where the figures go, bench/results/faults.json), FAULT_FINISH_TIMEOUT_MS (how long to wait for
+ * everything to finish after the crashes, 10 minutes), FAULT_KEEP=1 (keep the stack 4 minutes at
+ * the end, to look at it after a failure).
  */
 const RECIPIENTS = Number(process.env.FAULT_RECIPIENTS ?? 20_000);
 const CRASHES = Number(process.env.FAULT_CRASHES ?? 12);
@@ -43,7 +47,6 @@ beforeAll(async () => {
   api = { app: { request }, userWithToken: (role, email) => userWithToken(stack.db, role, email) };
 }, 180_000);
 afterAll(async () => {
-  // FAULT_KEEP=1: leave the stack running after a failure, to look at it (ports in the output).
   if (process.env.FAULT_KEEP === '1') {
     process.stdout.write(
       `fault suite: kept 4 minutes: API ${stack?.apiUrl}, Postgres ${stack?.databaseUrl}\n`,
