@@ -30,8 +30,8 @@ import * as m0028 from './0028_documents.js';
 import * as m0029 from './0029_editions_archive_idx.js';
 import * as m0030 from './0030_linkedin_document_posts.js';
 import * as m0031 from './0031_rate_limits_unlogged.js';
-import * as m0033 from './0033_outbox_notify_once.js';
-import * as m0036 from './0036_linkedin_refused_env_tokens.js';
+import * as m0032 from './0032_outbox_notify_once.js';
+import * as m0033 from './0033_linkedin_refused_env_tokens.js';
 
 /**
  * Every migration, in order. A static list (rather than reading the folder) so that the Workers
@@ -69,6 +69,6 @@ export const migrations: Record<string, Migration> = {
   '0029_editions_archive_idx': m0029,
   '0030_linkedin_document_posts': m0030,
   '0031_rate_limits_unlogged': m0031,
-  '0033_outbox_notify_once': m0033,
-  '0036_linkedin_refused_env_tokens': m0036,
+  '0032_outbox_notify_once': m0032,
+  '0033_linkedin_refused_env_tokens': m0033,
 };

@@ -452,7 +452,7 @@ export interface LinkedInDryRunFeedTable {
   created_at: DefaultedTimestamp;
 }
 
-/** LINKEDIN_ACCESS_TOKEN values LinkedIn refused, by SHA-256 (migrations/0036_linkedin_refused_env_tokens.ts). */
+/** LINKEDIN_ACCESS_TOKEN values LinkedIn refused, by SHA-256 (migrations/0033_linkedin_refused_env_tokens.ts). */
 export interface LinkedInRefusedEnvTokensTable {
   fingerprint: string;
   reason: string;

@@ -111,7 +111,7 @@ export class OutboxRelay {
 
   /**
    * Of transactions committing at the same moment only one sends the notification (migration
-   * 0033_outbox_notify_once); the others may commit just after this drain read the table. One
+   * 0032_outbox_notify_once); the others may commit just after this drain read the table. One
    * more drain shortly after every drain that found rows picks them up without waiting for the sweep.
    */
   private followUp(): void {
