@@ -73,23 +73,21 @@ export async function updateTopic(
   id: string,
   changes: Partial<TopicInput> & { archived?: boolean },
 ) {
-  await getTopic(db, id);
+  const current = await getTopic(db, id);
   if (changes.slug) await assertSlugFree(db, changes.slug, id);
-  return db
-    .updateTable('topics')
-    .set({
-      ...(changes.slug !== undefined ? { slug: changes.slug } : {}),
-      ...(changes.nameNl !== undefined ? { name_nl: changes.nameNl } : {}),
-      ...(changes.nameEn !== undefined ? { name_en: changes.nameEn } : {}),
-      ...(changes.descriptionNl !== undefined ? { description_nl: changes.descriptionNl } : {}),
-      ...(changes.descriptionEn !== undefined ? { description_en: changes.descriptionEn } : {}),
-      ...(changes.public !== undefined ? { public: changes.public } : {}),
-      ...(changes.position !== undefined ? { position: changes.position } : {}),
-      ...(changes.archived !== undefined ? { archived_at: changes.archived ? new Date() : null } : {}),
-    })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  const set = {
+    ...(changes.slug !== undefined ? { slug: changes.slug } : {}),
+    ...(changes.nameNl !== undefined ? { name_nl: changes.nameNl } : {}),
+    ...(changes.nameEn !== undefined ? { name_en: changes.nameEn } : {}),
+    ...(changes.descriptionNl !== undefined ? { description_nl: changes.descriptionNl } : {}),
+    ...(changes.descriptionEn !== undefined ? { description_en: changes.descriptionEn } : {}),
+    ...(changes.public !== undefined ? { public: changes.public } : {}),
+    ...(changes.position !== undefined ? { position: changes.position } : {}),
+    ...(changes.archived !== undefined ? { archived_at: changes.archived ? new Date() : null } : {}),
+  };
+  // A change of nothing is no change (an UPDATE without columns is not SQL).
+  if (Object.keys(set).length === 0) return current;
+  return db.updateTable('topics').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
 /** Topics are archived, not deleted, once anyone subscribed: history and consent refer to them. */

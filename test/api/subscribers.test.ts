@@ -302,6 +302,10 @@ describe('organisations and topics', () => {
       json({ archived: true }, editor, 'PATCH'),
     );
     expect((await archived.json()).archived).toBe(true);
+    // An empty change (found by the fuzzer: it was a 500) changes nothing and answers the topic.
+    const unchanged = await ctx.app.request(`/api/v1/topics/${created.id}`, json({}, editor, 'PATCH'));
+    expect(unchanged.status).toBe(200);
+    expect(await unchanged.json()).toMatchObject({ slug: 'evenementen', archived: true });
     const list = await (await ctx.app.request('/api/v1/topics', { headers: viewer })).json();
     expect(list.topics.map((t: { slug: string }) => t.slug)).not.toContain('evenementen');
     expect(
