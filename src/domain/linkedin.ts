@@ -25,9 +25,10 @@ import { getSettings } from './settings.js';
 export const LINKEDIN_QUEUE = 'linkedin';
 /** A scheduled post this long past its time without a change is assumed to have lost its job. */
 export const STUCK_AFTER_MS = 2 * 60 * 1000;
-const EDITABLE: LinkedInPostStatus[] = ['draft', 'scheduled'];
-const SCHEDULABLE: LinkedInPostStatus[] = ['draft', 'scheduled', 'failed', 'held'];
-const CANCELLABLE: LinkedInPostStatus[] = ['draft', 'scheduled', 'failed', 'held'];
+/** Which statuses allow which change (the admin shows only the buttons that apply). */
+export const EDITABLE: LinkedInPostStatus[] = ['draft', 'scheduled'];
+export const SCHEDULABLE: LinkedInPostStatus[] = ['draft', 'scheduled', 'failed', 'held'];
+export const CANCELLABLE: LinkedInPostStatus[] = ['draft', 'scheduled', 'failed', 'held'];
 
 export const publishJobId = (postId: string, version: number) => `linkedin-post-${postId}-v${version}`;
 export const dryRunUrn = (postId: string) => `urn:li:share:dryrun-${postId}`;
