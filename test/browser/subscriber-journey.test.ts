@@ -121,4 +121,42 @@ describe('subscriber journey in a real browser', () => {
     await expect.poll(async () => (await subscriberStatus())?.status).toBe('unsubscribed');
     await expectAccessible(page, 'unsubscribed');
   });
+
+  it('signs up with the keyboard alone: skip link first, the form reached by Tab, focus visibly outlined', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${service.baseUrl}/subscribe`);
+    const focused = () =>
+      page.evaluate(() => {
+        const el = document.activeElement as HTMLElement;
+        const style = getComputedStyle(el);
+        return { id: el.id, text: el.textContent?.trim(), outline: style.outlineStyle };
+      });
+    await page.keyboard.press('Tab');
+    expect(await focused()).toMatchObject({ text: 'Naar de inhoud', outline: 'solid' });
+    // Tab on until the email field, then fill the form with keys only.
+    for (let step = 0; step < 20 && (await focused()).id !== 'email'; step++)
+      await page.keyboard.press('Tab');
+    expect((await focused()).outline).toBe('solid');
+    await page.keyboard.type('toetsenbord@voorbeeld.test');
+    for (let step = 0; step < 20 && !(await focused()).id.startsWith('topic-'); step++) {
+      await page.keyboard.press('Tab');
+    }
+    await page.keyboard.press('Space');
+    for (let step = 0; step < 20 && (await focused()).id !== 'consent'; step++)
+      await page.keyboard.press('Tab');
+    await page.keyboard.press('Space');
+    for (let step = 0; step < 20 && (await focused()).id !== 'signup-submit'; step++) {
+      await page.keyboard.press('Tab');
+    }
+    expect((await focused()).outline).toBe('solid');
+    await page.waitForTimeout(FORM_MIN_FILL_MS + 200);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Kijk in je mailbox');
+    const row = await ctx.db
+      .selectFrom('subscribers')
+      .select('status')
+      .where('email', '=', 'toetsenbord@voorbeeld.test')
+      .executeTakeFirst();
+    expect(row?.status).toBe('pending');
+  });
 });
