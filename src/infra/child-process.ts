@@ -252,6 +252,40 @@ export function runCommand(
 }
 
 /** Look up a user (by name or numeric uid) in the passwd database. */
+export const APT_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * `apt-get install` of one Debian package (as root), updating the package lists first when there
+ * are none and once more when the install fails on stale lists. Used for what `npm start` and
+ * `npm test` need from the OS (redis-server, chromium).
+ */
+export async function installDebianPackage(apt: string, pkg: string, logger: Logger): Promise<void> {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = () => runCommand(apt, ['update'], { env, timeoutMs: APT_TIMEOUT_MS });
+  const install = () =>
+    runCommand(apt, ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends', pkg], {
+      env,
+      timeoutMs: APT_TIMEOUT_MS,
+    });
+  let hasLists = false;
+  try {
+    hasLists = fs.readdirSync('/var/lib/apt/lists').some((n) => n.includes('_Packages'));
+  } catch {
+    hasLists = false;
+  }
+  if (!hasLists) {
+    logger.info('running apt-get update');
+    await update();
+  }
+  try {
+    await install();
+  } catch {
+    logger.info(`apt-get install ${pkg} failed; running apt-get update and retrying`);
+    await update();
+    await install();
+  }
+}
+
 export async function lookupUser(nameOrUid: string): Promise<RunAs | undefined> {
   const parse = (line: string): RunAs | undefined => {
     const [user, , uid, gid] = line.trim().split(':');

@@ -9,11 +9,13 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import {
+  APT_TIMEOUT_MS,
   daemonEnv,
   type EmbeddedService,
   ensureDir,
   findExecutable,
   findFreePort,
+  installDebianPackage,
   isPidAlive,
   isPortOpen,
   isRoot,
@@ -21,7 +23,6 @@ import {
   processCmdline,
   readTextFile,
   rotateLog,
-  runCommand,
   ServiceProcess,
   STANDARD_BIN_DIRS,
   waitFor,
@@ -41,7 +42,6 @@ export interface EmbeddedRedisOptions {
 const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
-const APT_TIMEOUT_MS = 10 * 60_000;
 
 export const REDIS_MISSING_MESSAGE =
   'redis-server was not found. Install Redis 7 (e.g. `sudo apt-get install redis-server`) or set REDIS_URL to an existing Redis.';
@@ -299,35 +299,8 @@ export async function resolveRedisServer(opts: ResolveRedisOptions): Promise<str
   logger.warn(
     'redis-server not found: installing the Debian package redis-server with apt-get (this happens once)',
   );
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const update = () => runCommand(apt, ['update'], { env, timeoutMs: APT_TIMEOUT_MS });
-  const install = () =>
-    runCommand(
-      apt,
-      ['-o', 'DPkg::Lock::Timeout=120', 'install', '-y', '--no-install-recommends', 'redis-server'],
-      {
-        env,
-        timeoutMs: APT_TIMEOUT_MS,
-      },
-    );
   try {
-    let hasLists = false;
-    try {
-      hasLists = fs.readdirSync('/var/lib/apt/lists').some((n) => n.includes('_Packages'));
-    } catch {
-      hasLists = false;
-    }
-    if (!hasLists) {
-      logger.info('running apt-get update');
-      await update();
-    }
-    try {
-      await install();
-    } catch {
-      logger.info('apt-get install failed; running apt-get update and retrying');
-      await update();
-      await install();
-    }
+    await installDebianPackage(apt, 'redis-server', logger);
   } catch (err) {
     throw new Error(`${REDIS_MISSING_MESSAGE}\nAutomatic installation failed: ${(err as Error).message}`, {
       cause: err,

@@ -1,17 +1,16 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { pino } from 'pino';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import type { Role } from '../../src/db/schema.js';
 import { createUser } from '../../src/domain/users.js';
+import { findExecutable, installDebianPackage, isRoot } from '../../src/infra/child-process.js';
 import { TEST_APP_SECRET, TEST_PASSWORD, type TestContext } from './context.js';
 import { childEnv, freePort, getStatus, type RunningProcess, startScript, waitUntil } from './process.js';
 
-const run = promisify(execFile);
 const SYSTEM_CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOT_DIR = path.resolve('test-artifacts/screenshots');
 
@@ -22,16 +21,14 @@ export const SCREENSHOT_DIR = path.resolve('test-artifacts/screenshots');
 export async function chromiumExecutable(): Promise<string> {
   const wanted = process.env.CHROMIUM_PATH ?? SYSTEM_CHROMIUM;
   if (existsSync(wanted)) return wanted;
-  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
+  const apt = findExecutable('apt-get');
+  if (!isRoot() || !apt) {
     throw new Error(
       `Chromium is not installed at ${wanted} and this user cannot install it. ` +
         'Run `apt-get install chromium` as root, or set CHROMIUM_PATH.',
     );
   }
-  const apt = ['-o', 'DPkg::Lock::Timeout=600', '-qq'];
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  await run('apt-get', [...apt, 'update'], { env });
-  await run('apt-get', [...apt, 'install', '-y', '--no-install-recommends', 'chromium'], { env });
+  await installDebianPackage(apt, 'chromium', pino({ level: 'warn' }));
   if (!existsSync(wanted)) throw new Error(`apt-get installed chromium, but ${wanted} does not exist`);
   return wanted;
 }
@@ -40,7 +37,7 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: await chromiumExecutable(),
     // Chromium's own sandbox refuses to run as root, which CI machines are.
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
+    args: isRoot() ? ['--no-sandbox'] : [],
   });
 }
 

@@ -68,7 +68,7 @@ describe('CSV import through the admin', () => {
 
     // Queued (the background side is not running yet): a progress bar, a refresh link, the polling script.
     const queued = await (await editor.page(page)).text();
-    expect(queued).toContain('Import ' + id + ': leden &lt;2026&gt;.csv');
+    expect(queued).toContain(`Import ${id}: leden &lt;2026&gt;.csv`);
     expect(queued).toContain('In de wachtrij');
     expect(queued).toMatch(/<progress id="voortgang" max="4" value="0">/);
     expect(queued).toContain(`data-import-status="${page}/status"`);
