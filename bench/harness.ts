@@ -11,6 +11,7 @@ import { createApp } from '../src/api/app.js';
 import type { AppDeps } from '../src/api/deps.js';
 import { createDb, type DbHandle } from '../src/db/connection.js';
 import { migrateToLatest } from '../src/db/migrate.js';
+import { groupCommittedSignups } from '../src/domain/subscribers.js';
 import { startEmbeddedPostgres } from '../src/infra/embedded-postgres.js';
 import { startEmbeddedRedis } from '../src/infra/embedded-redis.js';
 import { createLogger, type Logger } from '../src/infra/logger.js';
@@ -112,6 +113,7 @@ export async function benchApp(
       siteOrigins: [],
     },
     clientIp: options.clientIp ?? (() => '127.0.0.1'),
+    signups: groupCommittedSignups(database.db, systemClock),
   });
   return { app, database, linkTokens };
 }

@@ -4,6 +4,7 @@ import { createApp } from './api/app.js';
 import { issueSetupToken } from './domain/auth.js';
 import { linkedinReadiness } from './domain/linkedin.js';
 import { logSenderHealth } from './domain/sender-health.js';
+import { groupCommittedSignups } from './domain/subscribers.js';
 import { linkedinAppConfig } from './infra/linkedin-config.js';
 import { exitOnStartupError, handleSignals } from './infra/process.js';
 import { redisObservers, startRuntime } from './infra/runtime.js';
@@ -43,6 +44,7 @@ try {
     senderDomains,
     queues: runtime.redis?.queues,
     clientIp: (c) => getConnInfo(c).remote.address ?? 'unknown',
+    signups: groupCommittedSignups(database.db, runtime.clock),
     ...observers,
     readinessChecks: {
       ...observers.readinessChecks,

@@ -33,6 +33,11 @@ export interface AppDeps {
   };
   /** Named readiness checks besides Postgres and migrations (e.g. Redis). */
   readinessChecks?: Record<string, () => Promise<HealthCheck>>;
+  /**
+   * Stores public signups. Node passes groupCommittedSignups (concurrent signups share a commit);
+   * absent (Workers, where a request's connections serve only that request): one statement each.
+   */
+  signups?: import('../domain/subscribers.js').SignupWriter;
   /** The caller's IP address (used only hashed, for rate limits); depends on the runtime and proxy. */
   clientIp: (c: import('hono').Context) => string;
   /** The sending domains at Resend (sender health); absent in mailbox mode. */

@@ -10,24 +10,8 @@ export interface RateLimit {
   windowMs: number;
 }
 
-const windowStart = (rule: RateLimit, now: Date) =>
+export const windowStart = (rule: RateLimit, now: Date) =>
   new Date(Math.floor(now.getTime() / rule.windowMs) * rule.windowMs);
-
-/**
- * The upsert that counts one hit in `rule`'s current fixed window and returns the window's hits.
- * Also a CTE of a larger statement (signUp counts its hit in the same round trip); there `rule`
- * may be null, which counts nothing and returns no row, so that the statement's text stays the same.
- */
-export function countHit(rule: RateLimit | null, now: Date) {
-  return sql<{ hits: number }>`
-    insert into rate_limits (key, window_start, hits)
-    select ${rule?.key ?? null}::text, ${rule ? windowStart(rule, now) : null}::timestamptz, 1
-    where ${rule?.key ?? null}::text is not null
-    on conflict (key) do update set
-      hits = case when rate_limits.window_start = excluded.window_start then rate_limits.hits + 1 else 1 end,
-      window_start = excluded.window_start
-    returning hits`;
-}
 
 /** The error for a hit past the limit, with the seconds until the window ends. */
 export function rateLimitExceeded(rule: RateLimit, now: Date, message: string): TooManyRequests {
@@ -43,7 +27,13 @@ export function rateLimitExceeded(rule: RateLimit, now: Date, message: string): 
  */
 export async function hit(db: DbOrTx, clock: Clock, rule: RateLimit, message: string): Promise<void> {
   const now = clock.now();
-  const { rows } = await countHit(rule, now).execute(db);
+  const { rows } = await sql<{ hits: number }>`
+    insert into rate_limits (key, window_start, hits)
+    values (${rule.key}, ${windowStart(rule, now)}, 1)
+    on conflict (key) do update set
+      hits = case when rate_limits.window_start = excluded.window_start then rate_limits.hits + 1 else 1 end,
+      window_start = excluded.window_start
+    returning hits`.execute(db);
   if (rows[0]!.hits > rule.limit) throw rateLimitExceeded(rule, now, message);
 }
 

@@ -1,12 +1,13 @@
 import { sql } from 'kysely';
 import { type DbOrTx, prepared } from '../db/connection.js';
+import { GroupCommit } from '../db/group-commit.js';
 import type { LawfulBasis, Locale, Subscriber, SubscriberSource } from '../db/schema.js';
 import type { Clock } from '../providers/clock.js';
 import { type ConsentEvidence, recordConsent, UNKNOWN_CONSENT_VERSION_FIELD } from './consent.js';
 import { emailHash, normaliseEmail } from './email-address.js';
 import { queueSubscriberEmail, TRANSACTIONAL_EMAIL_QUEUE } from './emails.js';
-import { type FieldError, Invalid, NotFound } from './errors.js';
-import { countHit, type RateLimit, rateLimitExceeded } from './rate-limits.js';
+import { type DomainError, type FieldError, Invalid, NotFound } from './errors.js';
+import { type RateLimit, rateLimitExceeded, windowStart } from './rate-limits.js';
 import { LIFTED_BY_CONFIRMATION, liftSuppression, suppress, suppressionOf } from './suppressions.js';
 
 /** At most one confirmation (or "already subscribed") email per address per 10 minutes. */
@@ -98,19 +99,25 @@ export interface SignupInput {
 
 export type SignupOutcome = 'confirmation-sent' | 'already-subscribed-sent' | 'throttled' | 'suppressed';
 
+/** One public signup as the form handler has it: what was entered, the evidence, the per-IP limit. */
+export interface SignupRequest {
+  input: SignupInput;
+  evidence: ConsentEvidence;
+  rateLimit?: RateLimit;
+}
+
+/** A signup's outcome, or why it was refused (Invalid, TooManyRequests): each request its own. */
+export type SignupResult = { ok: true; outcome: SignupOutcome } | { ok: false; error: DomainError };
+
+/** Two signups of one address must not share a statement (an upsert cannot touch a row twice). */
+export function signupAddressKey(request: SignupRequest): string {
+  const address = normaliseEmail(request.input.email);
+  return (address.ok ? address.email : request.input.email).toLowerCase();
+}
+
 /**
  * Public double opt-in signup. Whatever the address's state, the caller answers the same
- * (no enumeration); the outcome is only for logs and tests.
- *
- * One statement (a prepared one: planning these CTEs costs more than running them), so one
- * round trip and one commit, as durable as any other. It checks the topics (public, not
- * archived), the consent text version and the suppression list; then an upsert on the address
- * both creates and locks: a concurrent signup for the same address waits for this one and then
- * finds it throttled. An active subscriber gets an "already subscribed" email; any other state
- * becomes pending again, with the chosen topics, a consent event and a confirmation email. At
- * most one of those emails per address per CONFIRMATION_INTERVAL_MS. `rateLimit` (per IP) is
- * counted in the same statement, whatever the outcome; past it, nothing else happens and
- * TooManyRequests is thrown.
+ * (no enumeration); the outcome is only for logs and tests. Throws Invalid or TooManyRequests.
  */
 export async function signUp(
   db: DbOrTx,
@@ -119,10 +126,54 @@ export async function signUp(
   evidence: ConsentEvidence,
   options: { rateLimit?: RateLimit } = {},
 ): Promise<SignupOutcome> {
-  const email = parseEmailOrThrow(input.email);
-  const refs = topicRefs(input.topics);
+  const [result] = await signUpBatch(db, clock, [{ input, evidence, rateLimit: options.rateLimit }]);
+  if (!result!.ok) throw result!.error;
+  return result!.outcome;
+}
+
+/**
+ * Several signups in one statement (a prepared one: planning these CTEs costs more than running
+ * them), so one round trip and one commit for all of them, as durable as any other; the results
+ * are in the requests' order. Addresses must differ (see signupAddressKey).
+ *
+ * Per request it checks the topics (public, not archived), the consent text version and the
+ * suppression list; then an upsert on the address both creates and locks: a concurrent signup for
+ * the same address waits for this one and then finds it throttled. An active subscriber gets an
+ * "already subscribed" email; any other state becomes pending again, with the chosen topics, a
+ * consent event and a confirmation email. At most one of those emails per address per
+ * CONFIRMATION_INTERVAL_MS. Each request's `rateLimit` (per IP) is counted, whatever its outcome,
+ * in request order; past it, nothing else happens for that request and its result is
+ * TooManyRequests.
+ */
+export async function signUpBatch(
+  db: DbOrTx,
+  clock: Clock,
+  requests: SignupRequest[],
+): Promise<SignupResult[]> {
   const now = clock.now();
-  const rateLimit = options.rateLimit ?? null;
+  const addresses = requests.map((request) => normaliseEmail(request.input.email));
+  const results = addresses.map((address): SignupResult | undefined =>
+    address.ok
+      ? undefined
+      : {
+          ok: false,
+          error: new Invalid('The email address is not valid.', [
+            { field: 'email', message: address.reason },
+          ]),
+        },
+  );
+  const valid = requests.flatMap((request, index) => {
+    const address = addresses[index]!;
+    return address.ok ? [{ request, index, email: address.email }] : [];
+  });
+  if (valid.length === 0) return results as SignupResult[];
+
+  const column = <T>(value: (request: SignupRequest) => T) => valid.map(({ request }) => value(request));
+  const emails = valid.map(({ email }) => email);
+  const refs = column(({ input }) => topicRefs(input.topics));
+  const refOrdinals = refs.flatMap((ref, index) => ref.all.map(() => index + 1));
+  const refAll = refs.flatMap((ref) => ref.all);
+  const isId = new Set(refs.flatMap((ref) => ref.ids));
   const { rows } = await sql<{
     within_limit: boolean;
     unknown_topics: string[];
@@ -130,31 +181,71 @@ export async function signUp(
     suppressed: boolean;
     status: 'pending' | 'active' | null;
   }>`${prepared('signup')}
-    with topic as (
-      select id, slug from topics
-      where archived_at is null and public
-        and (slug = any(${refs.slugs}::text[]) or id = any(${refs.ids}::bigint[]))
+    with input as (
+      select * from unnest(
+        ${emails}::text[], ${column(({ input }) => input.name ?? null)}::text[],
+        ${column(({ input }) => input.locale)}::text[], ${column(({ input }) => input.consentVersion)}::text[],
+        ${emails.map(emailHash)}::text[], ${column(({ evidence }) => evidence.source.slice(0, 500))}::text[],
+        ${column(({ evidence }) => evidence.ipHash ?? null)}::text[],
+        ${column(({ evidence }) => evidence.userAgent?.slice(0, 300) ?? null)}::text[],
+        ${column(({ rateLimit }) => rateLimit?.key ?? null)}::text[],
+        ${column(({ rateLimit }) => (rateLimit ? windowStart(rateLimit, now) : null))}::timestamptz[],
+        ${column(({ rateLimit }) => rateLimit?.limit ?? null)}::integer[]
+      ) with ordinality as i(email, name, locale, consent_version, email_hash, source, ip_hash, user_agent,
+                             limit_key, window_start, max_hits, ord)
     ),
-    unknown_topic as (
-      select ref from unnest(${refs.all}::text[]) ref
-      where ref not in (select slug from topic union all select id::text from topic)
+    matched as (
+      select r.ord, r.ref, t.id
+      from unnest(
+        ${refOrdinals}::integer[], ${refAll.map((ref) => (isId.has(ref) ? null : ref))}::text[],
+        ${refAll.map((ref) => (isId.has(ref) ? ref : null))}::bigint[], ${refAll}::text[]
+      ) as r(ord, slug, id, ref)
+      left join topics t on t.archived_at is null and t.public and (t.slug = r.slug or t.id = r.id)
     ),
-    limited as (${countHit(rateLimit, now)}),
+    chosen as (
+      select ord,
+        coalesce(array_agg(distinct id) filter (where id is not null), '{}') as topic_ids,
+        coalesce(array_agg(ref order by ref) filter (where id is null), '{}') as unknown_topics
+      from matched group by ord
+    ),
+    hit_counts as (
+      select limit_key, max(window_start) as window_start, count(*)::integer as n
+      from input where limit_key is not null group by limit_key
+    ),
+    limited as (
+      insert into rate_limits as l (key, window_start, hits)
+      select limit_key, window_start, n from hit_counts order by limit_key
+      on conflict (key) do update set
+        hits = case when l.window_start = excluded.window_start then l.hits + excluded.hits else excluded.hits end,
+        window_start = excluded.window_start
+      returning key, hits
+    ),
     checks as (
-      select
-        coalesce((select hits from limited) <= ${rateLimit?.limit ?? null}::integer, true) as within_limit,
-        exists (select from consent_texts where version = ${input.consentVersion}) as version_known,
+      select i.*,
+        coalesce(c.topic_ids, '{}') as topic_ids,
+        coalesce(c.unknown_topics, '{}') as unknown_topics,
+        -- The n-th request of a key in this statement sees the hits before it plus n.
+        coalesce(
+          l.hits - h.n + row_number() over (partition by i.limit_key order by i.ord) <= i.max_hits, true
+        ) as within_limit,
+        exists (select from consent_texts where version = i.consent_version) as version_known,
         exists (
-          select from suppressions
-          where email_hash = ${emailHash(email)} and reason <> all(${LIFTED_BY_CONFIRMATION}::text[])
+          select from suppressions s
+          where s.email_hash = i.email_hash and s.reason <> all(${LIFTED_BY_CONFIRMATION}::text[])
         ) as suppressed
+      from input i
+      left join chosen c on c.ord = i.ord
+      left join hit_counts h on h.limit_key = i.limit_key
+      left join limited l on l.key = i.limit_key
     ),
     signed as (
       insert into subscribers as s (email, name, locale, status, source, confirmation_sent_at, confirmation_count)
-      select ${email}, ${input.name ?? null}::text, ${input.locale}, 'pending', 'form', ${now}::timestamptz, 1
+      select email, name, locale, 'pending', 'form', ${now}::timestamptz, 1
       from checks
-      where checks.within_limit and checks.version_known and not checks.suppressed
-        and exists (select from topic) and not exists (select from unknown_topic)
+      where within_limit and version_known and not suppressed
+        and cardinality(topic_ids) > 0 and cardinality(unknown_topics) = 0
+      -- One order for every statement: two statements locking the same rows do not deadlock.
+      order by lower(email)
       on conflict (lower(email)) do update set
         status = case when s.status = 'active' then s.status else 'pending' end,
         locale = case when s.status = 'active' then s.locale else excluded.locale end,
@@ -164,26 +255,32 @@ export async function signUp(
         confirmation_count = s.confirmation_count + 1
       where s.confirmation_sent_at is null
         or s.confirmation_sent_at <= excluded.confirmation_sent_at - ${CONFIRMATION_INTERVAL_MS} * interval '1 millisecond'
-      returning id, status, confirmation_count
+      returning id, lower(email) as address, status, confirmation_count
     ),
-    pending as (select id from signed where status = 'pending'),
+    accepted as (
+      select c.ord, c.topic_ids, c.locale, c.consent_version, c.source, c.ip_hash, c.user_agent,
+        s.id, s.status, s.confirmation_count
+      from signed s join checks c on lower(c.email) = s.address
+    ),
+    pending as (select * from accepted where status = 'pending'),
     left_topics as (
-      delete from subscriptions
-      where subscriber_id in (select id from pending) and topic_id not in (select id from topic)
+      delete from subscriptions x using pending p
+      where x.subscriber_id = p.id and x.topic_id <> all(p.topic_ids)
     ),
     subscribed as (
       insert into subscriptions (subscriber_id, topic_id)
-      select pending.id, topic.id from pending, topic
+      select p.id, t.id from pending p, unnest(p.topic_ids) as t(id)
+      order by 1, 2
       on conflict do nothing
     ),
     consent as (
       insert into consent_events (subscriber_id, kind, consent_version, lawful_basis, source, details, ip_hash, user_agent)
-      select id, 'given', ${input.consentVersion}, 'consent', ${evidence.source.slice(0, 500)},
+      select id, 'given', consent_version, 'consent', source,
         jsonb_build_object(
-          'topics', (select jsonb_agg(id::text order by id) from topic),
-          'locale', ${input.locale}::text
+          'topics', (select jsonb_agg(t::text order by t) from unnest(topic_ids) t),
+          'locale', locale
         ),
-        ${evidence.ipHash ?? null}::text, ${evidence.userAgent?.slice(0, 300) ?? null}::text
+        ip_hash, user_agent
       from pending
     ),
     -- The job id as queueSubscriberEmail makes it: <kind>-<subscriber id>-<n-th confirmation email>.
@@ -194,28 +291,82 @@ export async function signUp(
       from (
         select id, confirmation_count,
           case when status = 'active' then 'already-subscribed' else 'confirmation' end as kind
-        from signed
+        from accepted
       ) sent
       on conflict (job_id) do nothing
     )
-    select
-      within_limit,
-      array(select ref from unknown_topic order by ref) as unknown_topics,
-      version_known,
-      suppressed,
-      (select status from signed) as status
-    from checks`.execute(db);
-  const outcome = rows[0]!;
-  if (!outcome.within_limit)
-    throw rateLimitExceeded(rateLimit!, now, 'Too many signups from this network address.');
+    select c.within_limit, c.unknown_topics, c.version_known, c.suppressed, a.status
+    from checks c left join accepted a on a.ord = c.ord
+    order by c.ord`.execute(db);
+
+  rows.forEach((row, position) => {
+    const { request, index } = valid[position]!;
+    results[index] = signupResult(row, request, refs[position]!.all.length, now);
+  });
+  return results as SignupResult[];
+}
+
+function signupResult(
+  row: {
+    within_limit: boolean;
+    unknown_topics: string[];
+    version_known: boolean;
+    suppressed: boolean;
+    status: 'pending' | 'active' | null;
+  },
+  request: SignupRequest,
+  topicCount: number,
+  now: Date,
+): SignupResult {
+  if (!row.within_limit) {
+    const error = rateLimitExceeded(request.rateLimit!, now, 'Too many signups from this network address.');
+    return { ok: false, error };
+  }
   const fields: FieldError[] = [];
-  if (outcome.unknown_topics.length > 0) fields.push(unknownTopicsField('topics', outcome.unknown_topics));
-  else if (refs.all.length === 0) fields.push(NO_TOPIC_FIELD);
-  if (!outcome.version_known) fields.push(UNKNOWN_CONSENT_VERSION_FIELD);
-  if (fields.length > 0) throw new Invalid('The signup is not valid.', fields);
-  if (outcome.suppressed) return 'suppressed';
-  if (outcome.status === null) return 'throttled';
-  return outcome.status === 'active' ? 'already-subscribed-sent' : 'confirmation-sent';
+  if (row.unknown_topics.length > 0) fields.push(unknownTopicsField('topics', row.unknown_topics));
+  else if (topicCount === 0) fields.push(NO_TOPIC_FIELD);
+  if (!row.version_known) fields.push(UNKNOWN_CONSENT_VERSION_FIELD);
+  if (fields.length > 0) return { ok: false, error: new Invalid('The signup is not valid.', fields) };
+  if (row.suppressed) return { ok: true, outcome: 'suppressed' };
+  if (row.status === null) return { ok: true, outcome: 'throttled' };
+  return { ok: true, outcome: row.status === 'active' ? 'already-subscribed-sent' : 'confirmation-sent' };
+}
+
+/** Stores public signups for the signup form (AppDeps.signups). */
+export interface SignupWriter {
+  /** Throws Invalid or TooManyRequests, as signUp does. */
+  signUp(request: SignupRequest): Promise<SignupOutcome>;
+}
+
+/** Each signup in its own statement, on whatever connection `db` gives at the time (Workers). */
+export function directSignups(db: DbOrTx, clock: Clock): SignupWriter {
+  return {
+    signUp: ({ input, evidence, rateLimit }) => signUp(db, clock, input, evidence, { rateLimit }),
+  };
+}
+
+/**
+ * Signups arriving together are written together (GroupCommit): one statement and one commit for
+ * the lot, which is what lets a busy server take several times more signups per second. For a
+ * long-lived process with a pool of its own (Node); at most `maxInFlight` of the pool's
+ * connections are used for it at once.
+ */
+export function groupCommittedSignups(
+  db: DbOrTx,
+  clock: Clock,
+  options: { maxInFlight: number; maxBatch: number } = { maxInFlight: 2, maxBatch: 100 },
+): SignupWriter {
+  const group = new GroupCommit((requests: SignupRequest[]) => signUpBatch(db, clock, requests), {
+    ...options,
+    key: signupAddressKey,
+  });
+  return {
+    async signUp(request) {
+      const result = await group.submit(request);
+      if (!result.ok) throw result.error;
+      return result.outcome;
+    },
+  };
 }
 
 /** Confirms a pending signup (POST from the confirmation page). Idempotent. */

@@ -1,11 +1,17 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Invalid } from '../../src/domain/errors.js';
+import type { RateLimit } from '../../src/domain/rate-limits.js';
 import {
   confirmSubscription,
+  groupCommittedSignups,
   resendConfirmation,
   resolveTopics,
+  type SignupInput,
+  type SignupRequest,
+  type SignupResult,
   signUp,
+  signUpBatch,
   topicIdsOf,
   unsubscribe,
   updatePreferences,
@@ -245,5 +251,132 @@ describe('subscriber rules (fixes)', () => {
     await suppress(ctx.db, 'geblokkeerd@voorbeeld.test', 'complained', 'test');
     expect(await signup('geblokkeerd@voorbeeld.test')).toBe('suppressed');
     expect(await isStored('geblokkeerd@voorbeeld.test')).toBe(false);
+  });
+});
+
+describe('signups written together', () => {
+  const request = (
+    email: string,
+    overrides: Partial<SignupInput> = {},
+    rateLimit?: RateLimit,
+  ): SignupRequest => ({
+    input: { email, topics: ['nieuwsbrief'], locale: 'nl', consentVersion: '2026-01', ...overrides },
+    evidence: { source: 'https://www.voorbeeld.test/aanmelden', ipHash: 'ip-hash', userAgent: 'Testbrowser' },
+    rateLimit,
+  });
+  const summary = (results: SignupResult[]) =>
+    results.map((result) => (result.ok ? result.outcome : result.error.constructor.name));
+
+  it('gives each request of one statement its own outcome, and stores only the valid ones', async () => {
+    await suppress(ctx.db, 'samen-geblokkeerd@voorbeeld.test', 'complained', 'test');
+    expect(await signup('samen-al-actief@voorbeeld.test')).toBe('confirmation-sent');
+    const active = await idOf('samen-al-actief@voorbeeld.test');
+    await ctx.db.transaction().execute((t) => confirmSubscription(t, clock, active, evidence));
+    clock.advance(11 * 60 * 1000);
+
+    const results = await signUpBatch(ctx.db, clock, [
+      request('samen-nieuw@voorbeeld.test', { topics: ['nieuwsbrief', 'artikelen'], name: 'Nieuw Lid' }),
+      request('geen-adres'),
+      request('samen-onbekend@voorbeeld.test', { topics: ['bestaat-niet'] }),
+      request('samen-versie@voorbeeld.test', { consentVersion: '1999-01' }),
+      request('samen-geblokkeerd@voorbeeld.test'),
+      request('samen-al-actief@voorbeeld.test', { locale: 'en' }),
+      request('samen-engels@voorbeeld.test', { locale: 'en', topics: ['documenten'] }),
+      request('samen-leeg@voorbeeld.test', { topics: [] }),
+    ]);
+    expect(summary(results)).toEqual([
+      'confirmation-sent',
+      'Invalid',
+      'Invalid',
+      'Invalid',
+      'suppressed',
+      'already-subscribed-sent',
+      'confirmation-sent',
+      'Invalid',
+    ]);
+    const fieldsOf = (result: SignupResult | undefined) =>
+      result && !result.ok && result.error instanceof Invalid ? result.error.fields.map((f) => f.field) : [];
+    expect(results.map(fieldsOf)).toEqual([
+      [],
+      ['email'],
+      ['topics'],
+      ['consentVersion'],
+      [],
+      [],
+      [],
+      ['topics'],
+    ]);
+
+    for (const refused of ['samen-onbekend', 'samen-versie', 'samen-geblokkeerd', 'samen-leeg'])
+      expect(await isStored(`${refused}@voorbeeld.test`)).toBe(false);
+    const created = await ctx.db
+      .selectFrom('subscribers')
+      .select(['id', 'email', 'name', 'locale', 'status'])
+      .where('email', 'in', ['samen-nieuw@voorbeeld.test', 'samen-engels@voorbeeld.test'])
+      .orderBy('email')
+      .execute();
+    expect(created).toMatchObject([
+      { email: 'samen-engels@voorbeeld.test', locale: 'en', status: 'pending', name: null },
+      { email: 'samen-nieuw@voorbeeld.test', locale: 'nl', status: 'pending', name: 'Nieuw Lid' },
+    ]);
+    const [english, both] = created;
+    expect((await topicIdsOf(ctx.db, both!.id)).length).toBe(2);
+    expect(await topicIdsOf(ctx.db, english!.id)).toEqual(await resolveTopics(ctx.db, ['documenten']));
+    // Each consent event carries its own request's evidence and topics.
+    const given = await ctx.db
+      .selectFrom('consent_events')
+      .select(['subscriber_id', 'details', 'source', 'ip_hash', 'user_agent'])
+      .where('subscriber_id', 'in', [english!.id, both!.id])
+      .where('kind', '=', 'given')
+      .orderBy('subscriber_id')
+      .execute();
+    expect(given.map((event) => (event.details as { topics: string[] }).topics.length).sort()).toEqual([
+      1, 2,
+    ]);
+    expect(given.map((event) => (event.details as { locale: string }).locale).sort()).toEqual(['en', 'nl']);
+    expect(given.every((event) => event.ip_hash === 'ip-hash' && event.user_agent === 'Testbrowser')).toBe(
+      true,
+    );
+    expect(await confirmationJobs(english!.id)).toEqual([{ job_id: `confirmation-${english!.id}-1` }]);
+    expect(await confirmationJobs(both!.id)).toEqual([{ job_id: `confirmation-${both!.id}-1` }]);
+  });
+
+  it('counts a shared per-IP limit in request order: the requests past it are refused, not stored', async () => {
+    const limit: RateLimit = { key: 'signup:ip:samen-een-netwerk', limit: 3, windowMs: 10 * 60 * 1000 };
+    const emails = [1, 2, 3, 4, 5].map((n) => `zelfde-netwerk-${n}@voorbeeld.test`);
+    const results = await signUpBatch(
+      ctx.db,
+      clock,
+      emails.map((email) => request(email, {}, limit)),
+    );
+    expect(summary(results)).toEqual([
+      'confirmation-sent',
+      'confirmation-sent',
+      'confirmation-sent',
+      'TooManyRequests',
+      'TooManyRequests',
+    ]);
+    expect(await Promise.all(emails.map(isStored))).toEqual([true, true, true, false, false]);
+    // The next statement goes on counting from there.
+    const [later] = await signUpBatch(ctx.db, clock, [request('zelfde-netwerk-6@voorbeeld.test', {}, limit)]);
+    expect(later).toMatchObject({ ok: false });
+  });
+
+  it('concurrent signups through the group-committed writer: all stored once, one address once', async () => {
+    const writer = groupCommittedSignups(ctx.db, clock, { maxInFlight: 2, maxBatch: 10 });
+    const emails = Array.from({ length: 60 }, (_, n) => `druk-${n % 50}@voorbeeld.test`);
+    const outcomes = await Promise.all(emails.map((email) => writer.signUp(request(email))));
+    expect(outcomes.filter((outcome) => outcome === 'confirmation-sent')).toHaveLength(50);
+    expect(outcomes.filter((outcome) => outcome === 'throttled')).toHaveLength(10);
+    const stored = await ctx.db
+      .selectFrom('subscribers')
+      .innerJoin('consent_events', 'consent_events.subscriber_id', 'subscribers.id')
+      .select((eb) => [
+        eb.fn.countAll<string>().as('events'),
+        eb.fn.count<string>('subscribers.id').distinct().as('subscribers'),
+      ])
+      .where('subscribers.email', 'like', 'druk-%')
+      .executeTakeFirstOrThrow();
+    expect(stored).toEqual({ events: '50', subscribers: '50' });
   });
 });

@@ -8,6 +8,7 @@ import type { AppDeps } from '../../src/api/deps.js';
 import { createDb, type Db } from '../../src/db/connection.js';
 import type { Role } from '../../src/db/schema.js';
 import { createApiToken } from '../../src/domain/auth.js';
+import { groupCommittedSignups } from '../../src/domain/subscribers.js';
 import { createUser } from '../../src/domain/users.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { createMetricsRegistry } from '../../src/infra/metrics.js';
@@ -93,6 +94,8 @@ export async function createTestContext(
       webhookSecret: TEST_WEBHOOK_SECRET,
     },
     clientIp: (c) => c.req.header('x-test-client-ip') ?? '127.0.0.1',
+    // As src/server.ts: the signup route's production path.
+    signups: groupCommittedSignups(database.db, clock),
   };
   const app = createApp(deps);
 

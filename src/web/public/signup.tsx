@@ -8,7 +8,7 @@ import { normaliseEmail } from '../../domain/email-address.js';
 import { Invalid, TooManyRequests } from '../../domain/errors.js';
 import { hit } from '../../domain/rate-limits.js';
 import type { Settings } from '../../domain/settings.js';
-import { signUp } from '../../domain/subscribers.js';
+import { directSignups } from '../../domain/subscribers.js';
 import { isLocale, type PageStrings, pageStrings } from '../i18n.js';
 import {
   cleanText,
@@ -487,19 +487,18 @@ export async function handleSignup(c: PublicContext) {
     Object.assign(errors, await databaseErrors(c, raw, valid, t, lang));
   } else {
     try {
-      const outcome = await signUp(
-        db,
-        clock,
-        {
+      const signups = c.var.deps.signups ?? directSignups(db, clock);
+      const outcome = await signups.signUp({
+        input: {
           email: valid.email,
           name: valid.name,
           topics: valid.topics,
           locale: valid.locale,
           consentVersion: raw.consentVersion,
         },
-        evidence(c, signupSource(c)),
-        { rateLimit },
-      );
+        evidence: evidence(c, signupSource(c)),
+        rateLimit,
+      });
       logger.info({ signup: outcome }, 'signup');
       return success();
     } catch (error) {
