@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { isProxyEntry } from './infra/client-ip.js';
 
 /**
  * The only place that reads the environment. Entry points call `loadConfig(process.env)`;
@@ -67,6 +68,15 @@ const envSchema = z.object({
       )
       .optional(),
   ),
+  TRUSTED_PROXIES: optionalString.pipe(
+    z
+      .string()
+      .refine(
+        (value) => value.split(',').every((entry) => isProxyEntry(entry.trim())),
+        'must be a comma-separated list of IP addresses or networks such as 10.0.0.0/8 or ::1',
+      )
+      .optional(),
+  ),
   DATA_DIR: z.string().trim().min(1).default('./.data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   EMAIL_FROM: emailFrom.default('Thuispost <nieuwsbrief@localhost.localdomain>'),
@@ -119,6 +129,8 @@ export interface Config {
   previousAppSecrets: string[];
   /** Web sites allowed to post the signup form from the browser (CORS). */
   siteOrigins: string[];
+  /** Reverse proxies whose X-Forwarded-For names the visitor (rate limits, consent evidence). */
+  trustedProxies: string[];
   dataDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   emailFrom: string;
@@ -206,6 +218,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
           .filter(Boolean)
       : [],
     siteOrigins: e.SITE_ORIGINS ? e.SITE_ORIGINS.split(',').map((v) => v.trim()) : [],
+    trustedProxies: e.TRUSTED_PROXIES ? e.TRUSTED_PROXIES.split(',').map((v) => v.trim()) : [],
     dataDir: path.resolve(cwd, e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     emailFrom: e.EMAIL_FROM,

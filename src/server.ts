@@ -1,10 +1,10 @@
 import { serve } from '@hono/node-server';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { createApp } from './api/app.js';
 import { issueSetupToken } from './domain/auth.js';
 import { linkedinReadiness } from './domain/linkedin.js';
 import { logSenderHealth } from './domain/sender-health.js';
 import { groupCommittedSignups } from './domain/subscribers.js';
+import { nodeClientIp } from './infra/client-ip.js';
 import { linkedinAppConfig } from './infra/linkedin-config.js';
 import { exitOnStartupError, handleSignals } from './infra/process.js';
 import { redisObservers, startRuntime } from './infra/runtime.js';
@@ -43,7 +43,7 @@ try {
     },
     senderDomains,
     queues: runtime.redis?.queues,
-    clientIp: (c) => getConnInfo(c).remote.address ?? 'unknown',
+    clientIp: nodeClientIp(config.trustedProxies),
     signups: groupCommittedSignups(database.db, runtime.clock),
     ...observers,
     readinessChecks: {
