@@ -4,7 +4,7 @@ import type { Clock } from '../providers/clock.js';
 import type { Principal } from './auth.js';
 import { enqueueBatches } from './deliveries.js';
 import type { Block } from './edition-content.js';
-import { Conflict, Forbidden, Invalid, NotFound } from './errors.js';
+import { Conflict, EditedMeanwhile, Forbidden, Invalid, NotFound } from './errors.js';
 import { enqueue } from './outbox.js';
 import { getSettings } from './settings.js';
 import { resolveTopics } from './subscribers.js';
@@ -200,10 +200,18 @@ export async function updateEdition(
   actor: Principal,
   id: string,
   changes: Partial<EditionInput>,
+  options: { basedOn?: Date } = {},
 ): Promise<EditionView> {
   const edition = await getEdition(tx, id, { forUpdate: true });
   if (!isEditable(edition.status)) {
     throw new Conflict(`An edition that is ${edition.status} can no longer be edited.`);
+  }
+  // Compared in milliseconds: what clients got (JSON, the editor's form) carries no more than that.
+  if (options.basedOn && options.basedOn.getTime() !== edition.updated_at.getTime()) {
+    throw new EditedMeanwhile(
+      'Someone else saved this edition after the version this change is based on; nothing was saved.',
+      edition.updated_at,
+    );
   }
   if (changes.slug) await assertSlugFree(tx, changes.slug, id);
   const backToDraft = edition.status === 'approved' || edition.status === 'scheduled';
@@ -220,7 +228,8 @@ export async function updateEdition(
       ...(changes.imageUrl !== undefined ? { image_url: changes.imageUrl } : {}),
       ...(changes.openTracking !== undefined ? { open_tracking: changes.openTracking } : {}),
       last_edited_by: actor.user.id,
-      updated_at: new Date(),
+      // Always later than the version it replaces, so that every save is a new version.
+      updated_at: new Date(Math.max(Date.now(), edition.updated_at.getTime() + 1)),
       ...(backToDraft
         ? {
             status: 'draft' as const,

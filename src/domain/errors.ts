@@ -7,7 +7,7 @@ export interface FieldError {
 export class DomainError extends Error {
   constructor(
     message: string,
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 429 | 503,
     readonly title: string,
   ) {
     super(message);
@@ -37,6 +37,19 @@ export class Conflict extends DomainError {
     readonly fields: FieldError[] = [],
   ) {
     super(message, 409, 'Conflict');
+  }
+}
+
+/**
+ * A change based on a version that is no longer the current one (someone else saved in between):
+ * refused, so that nobody overwrites work they have not seen.
+ */
+export class EditedMeanwhile extends DomainError {
+  constructor(
+    message: string,
+    readonly currentVersion: Date,
+  ) {
+    super(message, 412, 'Precondition failed');
   }
 }
 

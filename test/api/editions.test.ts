@@ -205,3 +205,37 @@ describe('preview and test send', () => {
     ).toHaveLength(0);
   });
 });
+
+describe('two editors saving the same edition', () => {
+  it('PATCH with If-Match: a stale version gets 412 and changes nothing, the current one saves', async () => {
+    const { id } = await (await ctx.app.request('/api/v1/editions', json(draft(), alice))).json();
+    const opened = await ctx.app.request(`/api/v1/editions/${id}`, { headers: alice });
+    const etag = opened.headers.get('etag')!;
+    expect(etag).toMatch(/^"v\d+"$/);
+
+    const first = await ctx.app.request(
+      `/api/v1/editions/${id}`,
+      json({ title: 'Titel van Alice' }, { ...alice, 'if-match': etag }, 'PATCH'),
+    );
+    expect(first.status).toBe(200);
+    const newer = first.headers.get('etag')!;
+    expect(newer).not.toBe(etag);
+
+    const late = (ifMatch: string) =>
+      ctx.app.request(
+        `/api/v1/editions/${id}`,
+        json({ title: 'Titel van Bob' }, { ...bob, 'if-match': ifMatch }, 'PATCH'),
+      );
+    for (const stale of [etag, 'not-an-etag']) {
+      const refused = await late(stale);
+      expect(refused.status).toBe(412);
+      expect((await refused.json()).detail).toMatch(/Someone else saved this edition/);
+    }
+    const now = await (await ctx.app.request(`/api/v1/editions/${id}`, { headers: bob })).json();
+    expect(now.title).toBe('Titel van Alice');
+
+    // Based on the version that is current, or without If-Match (no check asked for): saved.
+    expect((await late(newer)).status).toBe(200);
+    expect((await late('*')).status).toBe(200);
+  });
+});

@@ -80,6 +80,22 @@ export const EditionInputSchema = z
   })
   .openapi('EditionInput');
 
+/** An edition's version for If-Match: its last save, in milliseconds. */
+const editionETag = (edition: EditionView) => `"v${edition.updated_at.getTime()}"`;
+
+const IfMatchHeader = z.object({ 'if-match': z.string().max(200).optional() });
+
+/**
+ * The version an If-Match names; none (or `*`) means no check. A value that is no ETag of ours can
+ * match no version: the edit is refused as RFC 9110 says.
+ */
+function versionOfETag(ifMatch: string | undefined): Date | undefined {
+  const value = ifMatch?.trim();
+  if (!value || value === '*') return undefined;
+  const version = /^(?:W\/)?"v(\d{1,15})"$/.exec(value)?.[1];
+  return new Date(version === undefined ? Number.NaN : Number(version));
+}
+
 function toJson(e: EditionView) {
   return {
     id: e.id,
@@ -252,7 +268,11 @@ export function editionRoutes() {
       request: { params: IdParam },
       responses: { 200: { description: 'The edition', content: jsonContent(EditionSchema) } },
     }),
-    async (c) => c.json(toJson(await getEdition(c.var.deps.db, c.req.valid('param').id)), 200),
+    async (c) => {
+      const edition = await getEdition(c.var.deps.db, c.req.valid('param').id);
+      c.header('etag', editionETag(edition));
+      return c.json(toJson(edition), 200);
+    },
   );
 
   app.openapi(
@@ -262,18 +282,26 @@ export function editionRoutes() {
       access: 'editor',
       tags: ['editions'],
       summary: 'Edit an edition (an approved or scheduled one goes back to draft)',
+      description:
+        'Send `If-Match` with the ETag of the version you edited (GET /editions/{id}): if someone saved in between, the answer is 412 and nothing changes.',
       request: {
         params: IdParam,
+        headers: IfMatchHeader,
         body: { required: true, content: jsonContent(EditionInputSchema.partial().strict()) },
       },
-      responses: { 200: { description: 'Updated', content: jsonContent(EditionSchema) } },
+      responses: {
+        200: { description: 'Updated', content: jsonContent(EditionSchema) },
+        412: { description: 'Someone else saved the edition after the version named in If-Match' },
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const changes = c.req.valid('json');
+      const basedOn = versionOfETag(c.req.valid('header')['if-match']);
       const edition = await c.var.deps.db
         .transaction()
-        .execute((tx) => updateEdition(tx, c.var.principal!, id, changes));
+        .execute((tx) => updateEdition(tx, c.var.principal!, id, changes, { basedOn }));
+      c.header('etag', editionETag(edition));
       return c.json(toJson(edition), 200);
     },
   );

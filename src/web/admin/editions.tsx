@@ -27,7 +27,15 @@ import {
   transitionEdition,
   updateEdition,
 } from '../../domain/editions.js';
-import { Conflict, DomainError, Forbidden, Invalid, NotFound, TooManyRequests } from '../../domain/errors.js';
+import {
+  Conflict,
+  DomainError,
+  EditedMeanwhile,
+  Forbidden,
+  Invalid,
+  NotFound,
+  TooManyRequests,
+} from '../../domain/errors.js';
 import { listTopics } from '../../domain/topics.js';
 import { roleAtLeast } from '../../domain/users.js';
 import { SANDBOXED_HTML_HEADERS, sandboxedHtml } from '../sandboxed-html.js';
@@ -636,6 +644,8 @@ function EditorPage(props: {
         </p>
       ) : null}
       <PostForm c={c} action={`${base}/edit`} id="editie-formulier">
+        {/* The version this form edits: a save based on an older one is refused. */}
+        <input type="hidden" name="basedOn" value={String(edition.updated_at.getTime())} />
         <div class="actions">
           <button type="submit" name="op" value="save">
             Opslaan
@@ -870,11 +880,32 @@ export function editionPages() {
     if (!op) return refuse({}, 422, 'Onbekende knop; er is niets opgeslagen.');
     const result = validateForm(EditionInputSchema, editionInputOf(draft));
     if (!result.ok) return refuse(explainBlockErrors(result.errors), 422);
+    const basedOn = typeof form.basedOn === 'string' && /^\d{1,15}$/.test(form.basedOn) ? form.basedOn : null;
     try {
-      await db.transaction().execute((tx) => updateEdition(tx, c.var.principal!, id, result.data));
+      await db.transaction().execute((tx) =>
+        updateEdition(tx, c.var.principal!, id, result.data, {
+          basedOn: basedOn ? new Date(Number(basedOn)) : undefined,
+        }),
+      );
     } catch (error) {
       const fields = domainFieldErrors(error);
       if (fields) return refuse(fields, 422);
+      if (error instanceof EditedMeanwhile) {
+        // The form comes back with this person's changes, now based on the version saved meanwhile:
+        // saving again is a deliberate choice to replace it.
+        const current = await getEdition(db, id);
+        return c.html(
+          <EditorPage
+            c={c}
+            edition={current}
+            draft={draft}
+            topics={await topicOptions(c)}
+            errors={{}}
+            message={`Iemand anders heeft deze editie opgeslagen op ${formatDateTime(current.updated_at)}, nadat je haar opende. Jouw wijzigingen hieronder zijn niet opgeslagen. Bekijk eerst de huidige versie (via "Terug naar de editie", in een nieuw tabblad); wie nu opslaat, vervangt die door de versie hieronder.`}
+          />,
+          409,
+        );
+      }
       if (error instanceof Conflict) {
         const now = await getEdition(db, id);
         return refuse(

@@ -346,3 +346,42 @@ describe('statistics and the delivery log', () => {
     expect((await editionRow(id)).status).toBe('sending');
   });
 });
+
+describe('two editors in the block editor at once', () => {
+  it("the later save of an older version is refused with the person's changes kept, and saving again is a choice", async () => {
+    const meta = metadata();
+    const id = await createThroughForm(alice, meta);
+    const basedOnOf = async (who: AdminBrowser) =>
+      /name="basedOn" value="(\d+)"/.exec(await (await who.page(`/admin/editions/${id}/edit`)).text())![1]!;
+    const aliceOpened = await basedOnOf(alice);
+    const bobOpened = await basedOnOf(bob);
+
+    const alicesText = { type: 'paragraph', text: 'De versie van Alice' };
+    const saved = await alice.submit(`/admin/editions/${id}/edit`, {
+      ...editorForm(meta, [alicesText]),
+      basedOn: aliceOpened,
+    });
+    expect(saved.status).toBe(303);
+
+    const bobsText = { type: 'paragraph', text: 'De versie van Bob' };
+    const refused = await bob.submit(`/admin/editions/${id}/edit`, {
+      ...editorForm(meta, [bobsText]),
+      basedOn: bobOpened,
+    });
+    expect(refused.status).toBe(409);
+    const page = await refused.text();
+    expect(page).toContain('Iemand anders heeft deze editie opgeslagen');
+    expect(page).toContain('De versie van Bob');
+    expect(JSON.stringify((await editionRow(id)).blocks)).toContain('De versie van Alice');
+
+    // The form came back based on Alice's version: Bob saving again replaces it, knowingly.
+    const again = /name="basedOn" value="(\d+)"/.exec(page)![1]!;
+    expect(again).not.toBe(bobOpened);
+    const replaced = await bob.submit(`/admin/editions/${id}/edit`, {
+      ...editorForm(meta, [bobsText]),
+      basedOn: again,
+    });
+    expect(replaced.status).toBe(303);
+    expect(JSON.stringify((await editionRow(id)).blocks)).toContain('De versie van Bob');
+  });
+});
