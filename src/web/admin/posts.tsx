@@ -10,6 +10,7 @@ import {
 } from '../../api/routes/linkedin.js';
 import type { Tx } from '../../db/connection.js';
 import type { LinkedInPostKind, LinkedInPostStatus } from '../../db/schema.js';
+import { Conflict } from '../../domain/errors.js';
 import {
   approvePost,
   CANCELLABLE,
@@ -262,9 +263,12 @@ export function postPages() {
           updatePost(tx, c.var.principal!, post.id, changedFields(post, result.data), clock.now()),
         );
     } catch (error) {
-      const errors = domainFieldErrors(error);
-      if (!errors) throw error;
-      return c.html(<EditPage c={c} post={post} values={form} errors={errors} />, 422);
+      const refused = await refusal(c, error, post.id);
+      if (!refused) throw error;
+      return c.html(
+        <EditPage c={c} post={refused.post} values={form} errors={refused.errors} />,
+        refused.status,
+      );
     }
     return c.redirect(`/admin/posts/${post.id}?ok=updated`, 303);
   });
@@ -307,11 +311,24 @@ async function changeAndShow(
   try {
     await db.transaction().execute(change);
   } catch (error) {
-    const errors = domainFieldErrors(error);
-    if (!errors) throw error;
-    return c.html(await detailPage(c, await getPost(db, id), errors), 422);
+    const refused = await refusal(c, error, id);
+    if (!refused) throw error;
+    return c.html(await detailPage(c, refused.post, refused.errors), refused.status);
   }
   return c.redirect(`/admin/posts/${id}?ok=${ok}`, 303);
+}
+
+/**
+ * A refused change in Dutch, with the post as it is now: the rule it broke (422), or, when the post
+ * moved on meanwhile (published, cancelled by someone else), its current state (409).
+ */
+async function refusal(c: Context<AppEnv>, error: unknown, id: string) {
+  const fields = domainFieldErrors(error);
+  if (!fields && !(error instanceof Conflict)) return null;
+  const post = await getPost(c.var.deps.db, id);
+  if (fields) return { status: 422 as const, post, errors: fields };
+  const message = `Dat kan nu niet: dit bericht is "${STATUS_LABELS[post.status]}". Hieronder staat de actuele stand.`;
+  return { status: 409 as const, post, errors: { form: message } };
 }
 
 /** The fields the editor changed: an unchanged text is not sent again (it may already be at LinkedIn). */

@@ -197,6 +197,16 @@ describe('the queue and its actions', () => {
     expect((await post(id)).status).toBe('cancelled');
     const cancelled = await (await editor.page(`/admin/posts/${id}`)).text();
     expect(cancelled).not.toContain(`action="/admin/posts/${id}/cancel"`);
+
+    // From a page opened before the cancel (another tab, another editor): told in Dutch, nothing changes.
+    for (const action of ['cancel', 'approve', 'edit']) {
+      const late = await editor.submit(`/admin/posts/${id}/${action}`, action === 'edit' ? postFields() : {});
+      expect(late.status).toBe(409);
+      const text = await late.text();
+      expect(text).toContain('Dat kan nu niet: dit bericht is &quot;Geannuleerd&quot;');
+      expect(text).not.toMatch(/can no longer|cannot be/);
+    }
+    expect((await post(id)).status).toBe('cancelled');
   });
 
   it('edits only what changed, with the same validation', async () => {
