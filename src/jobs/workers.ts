@@ -41,7 +41,7 @@ function processors(deps: WorkerDeps, providerRateLimit: ProviderRateLimit): Rec
   return {
     editions: editionsProcessor(deps),
     'edition-batches': editionBatchProcessor(deps, providerRateLimit),
-    'transactional-email': transactionalEmailProcessor(deps),
+    'transactional-email': transactionalEmailProcessor(deps, providerRateLimit),
     maintenance: maintenanceProcessor(deps),
     imports: subscriberImportProcessor(deps),
     linkedin: linkedinProcessor(deps),

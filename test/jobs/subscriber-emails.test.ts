@@ -1,10 +1,12 @@
-import type { Job } from 'bullmq';
+import { createIORedisClient, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { confirmSubscription, unsubscribe } from '../../src/domain/subscribers.js';
 import { suppress } from '../../src/domain/suppressions.js';
 import { createMetricsRegistry } from '../../src/infra/metrics.js';
 import { transactionalEmailProcessor } from '../../src/jobs/processors/transactional-email.js';
+import { RedisProviderRateLimit } from '../../src/jobs/provider-rate-limit.js';
 import { connectRedis, createQueues, type Queues, type RedisConnections } from '../../src/jobs/queues.js';
 import { OutboxRelay } from '../../src/jobs/relay.js';
 import { startWorkers } from '../../src/jobs/workers.js';
@@ -238,16 +240,31 @@ describe('a subscriber’s whole journey, through the real relay, worker and mai
 });
 
 describe('template email jobs', () => {
+  // The provider's shared schedule (as src/jobs/workers.ts makes it), on a key of this file's own.
+  const rateKey = `test-transactional-rate:${Date.now()}:${Math.random()}`;
+  const rateRequestsPerSecond = 1000;
+  let rateRedis: Redis;
+  let rateLimit: RedisProviderRateLimit;
+  beforeAll(() => {
+    rateRedis = new Redis(inject('redisUrl'));
+    const client = createIORedisClient(rateRedis);
+    rateLimit = new RedisProviderRateLimit(async () => client, rateKey, rateRequestsPerSecond);
+  });
+  afterAll(() => rateRedis.disconnect());
+
   const processor = () =>
-    transactionalEmailProcessor({
-      db: ctx.db,
-      mailer: new MailboxMailer(ctx.db),
-      clock,
-      logger: ctx.deps.logger,
-      emailFrom: 'Thuispost <nieuws@voorbeeld.test>',
-      publicBaseUrl: ctx.deps.config.publicBaseUrl,
-      linkTokens: ctx.deps.linkTokens,
-    });
+    transactionalEmailProcessor(
+      {
+        db: ctx.db,
+        mailer: new MailboxMailer(ctx.db),
+        clock,
+        logger: ctx.deps.logger,
+        emailFrom: 'Thuispost <nieuws@voorbeeld.test>',
+        publicBaseUrl: ctx.deps.config.publicBaseUrl,
+        linkTokens: ctx.deps.linkTokens,
+      },
+      rateLimit,
+    );
   const job = (name: string, subscriberId: string, id: string) =>
     ({ name, id, data: { subscriberId }, attemptsMade: 0, opts: { attempts: 8 } }) as unknown as Job;
 
@@ -286,6 +303,20 @@ describe('template email jobs', () => {
     expect(rows[0]!.subject).toBe('You are already subscribed to Thuispost');
     expect(rows[0]!.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
     expect(await mailbox('herhaal@voorbeeld.test')).toHaveLength(1);
+  });
+
+  it('takes a turn in the provider rate limit that edition batches share, one per email sent', async () => {
+    const scheduled = async () => Number((await rateRedis.get(rateKey)) ?? 0);
+    await rateLimit.reserve();
+    const before = await scheduled();
+    const run = processor();
+    for (const n of [1, 2, 3]) {
+      const id = await newSubscriber(`in-de-rij-${n}@voorbeeld.test`, 'pending');
+      await run(job('send-confirmation', id, `confirmation-${id}-1`));
+    }
+    expect(await mailbox('in-de-rij-3@voorbeeld.test')).toHaveLength(1);
+    // Each send moved the shared schedule on by at least one interval (it never moves back).
+    expect((await scheduled()) - before).toBeGreaterThanOrEqual(3 * (1_000_000 / rateRequestsPerSecond));
   });
 
   it('skips (and completes) when the subscriber is gone, unsubscribed, suppressed, or no longer pending', async () => {

@@ -11,6 +11,7 @@ import type { Logger } from '../../infra/logger.js';
 import type { Clock } from '../../providers/clock.js';
 import type { LinkTokens } from '../../providers/link-tokens.js';
 import { type Mailer, MailerError } from '../../providers/mailer.js';
+import type { ProviderRateLimit } from '../provider-rate-limit.js';
 import { QUEUES } from '../queues.js';
 
 export interface TransactionalEmailDeps {
@@ -39,11 +40,11 @@ const SUBSCRIBER_EMAIL_JOBS: Record<string, SubscriberEmailKind> = {
  * template for a subscriber in their language with fresh personal links, stores it once under
  * the job id (`emails.dedupe_key`), and sends it the same way. Both are idempotent.
  */
-export function transactionalEmailProcessor(deps: TransactionalEmailDeps) {
+export function transactionalEmailProcessor(deps: TransactionalEmailDeps, rateLimit: ProviderRateLimit) {
   return async (job: Job): Promise<void> => {
     if (job.name === 'send-email') {
       const { emailId } = jobs['send-email'].parse(job.data);
-      return sendStoredEmail(deps, emailId, job);
+      return sendStoredEmail(deps, rateLimit, emailId, job);
     }
     const kind = SUBSCRIBER_EMAIL_JOBS[job.name];
     if (!kind) throw new UnrecoverableError(`unknown job ${job.name} on the transactional-email queue`);
@@ -54,16 +55,19 @@ export function transactionalEmailProcessor(deps: TransactionalEmailDeps) {
       subscriberId,
       job.id ?? `${job.name}-${subscriberId}`,
     );
-    if (emailId) await sendStoredEmail(deps, emailId, job);
+    if (emailId) await sendStoredEmail(deps, rateLimit, emailId, job);
   };
 }
 
 /**
  * Sends one stored email. A row already sent is skipped, and the provider's idempotency key
- * (`email-<id>`) makes a retry after a crash between send and commit harmless.
+ * (`email-<id>`) makes a retry after a crash between send and commit harmless. It takes its turn
+ * in the provider's rate limit that edition batches share: a confirmation during a send neither
+ * gets a 429 nor pushes the batches over the limit.
  */
 export async function sendStoredEmail(
   deps: TransactionalEmailDeps,
+  rateLimit: ProviderRateLimit,
   emailId: string,
   job: Job,
 ): Promise<void> {
@@ -75,6 +79,7 @@ export async function sendStoredEmail(
     .where('id', '=', emailId)
     .execute();
   try {
+    await rateLimit.acquire();
     const { id } = await deps.mailer.send(
       {
         from: deps.emailFrom,
@@ -105,6 +110,10 @@ export async function sendStoredEmail(
       .where('id', '=', emailId)
       .execute();
     deps.logger.warn({ emailId, err: message, permanent }, 'transactional email not sent');
+    // The provider said "slow down": every worker waits, not only this job's retry.
+    if (error instanceof MailerError && error.status === 429 && error.retryAfterMs !== null) {
+      await rateLimit.pause(error.retryAfterMs);
+    }
     if (permanent) throw new UnrecoverableError(message);
     throw error;
   }
