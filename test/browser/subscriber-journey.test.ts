@@ -73,6 +73,7 @@ async function linkFromMailbox(subjectPattern: RegExp, kind: 'confirm' | 'prefer
   return href!;
 }
 
+// A real browser and server on a shared two-core machine: 16 s alone, over 30 s beside a busy test run.
 describe('subscriber journey in a real browser', () => {
   it('signs up, confirms from the mailbox, changes preferences and unsubscribes, on a phone', async () => {
     const staffPage = await staff.newPage();
@@ -120,7 +121,7 @@ describe('subscriber journey in a real browser', () => {
     await page.locator('main form button').first().click();
     await expect.poll(async () => (await subscriberStatus())?.status).toBe('unsubscribed');
     await expectAccessible(page, 'unsubscribed');
-  });
+  }, 120_000);
 
   it('signs up with the keyboard alone: skip link first, the form reached by Tab, focus visibly outlined', async () => {
     const page = await (await browser.newContext()).newPage();
@@ -158,5 +159,5 @@ describe('subscriber journey in a real browser', () => {
       .where('email', '=', 'toetsenbord@voorbeeld.test')
       .executeTakeFirst();
     expect(row?.status).toBe('pending');
-  });
+  }, 120_000);
 });
