@@ -1,4 +1,3 @@
-import { Hono } from 'hono';
 import { createDb } from '../src/db/connection.js';
 import { createApiToken } from '../src/domain/auth.js';
 import { queueEmail } from '../src/domain/emails.js';
@@ -7,7 +6,7 @@ import { createLogger } from '../src/infra/logger.js';
 import { closeQueues, connectRedis, createQueues } from '../src/jobs/queues.js';
 import { OutboxRelay } from '../src/jobs/relay.js';
 import { systemClock } from '../src/providers/clock.js';
-import { type BenchEnv, type BenchResult, benchApp, loadTest, result } from './harness.js';
+import { type BenchEnv, type BenchResult, benchApp, besideBareRoute, loadTest, result } from './harness.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 
@@ -17,9 +16,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
  * bare Hono route in the same run.
  */
 export async function httpBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
-  const bare = new Hono().get('/hello', (c) => c.json({ ok: true }));
-  const bareFigures = await loadTest(bare, { path: '/hello' }, SECONDS);
-
   // Logging at info into a sink: the request log line is part of the cost being measured.
   const { app, database } = await benchApp(env, {
     logger: createLogger('info', { write: () => true } as never),
@@ -30,12 +26,15 @@ export async function httpBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
     password: 'bench password 123',
   });
   const { token } = await createApiToken(database.db, user, { name: 'bench' });
-  const health = await loadTest(app, { path: '/healthz' }, SECONDS);
-  const me = await loadTest(
-    app,
-    { path: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } },
-    SECONDS,
-  );
+  const {
+    value: [health, me],
+    bare: bareFigures,
+    bareBefore,
+    bareAfter,
+  } = await besideBareRoute(SECONDS, async () => [
+    await loadTest(app, { path: '/healthz' }, SECONDS),
+    await loadTest(app, { path: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } }, SECONDS),
+  ]);
   await database.close();
 
   const baseline = { name: 'bare Hono GET /hello', value: bareFigures.requestsPerSecond };
@@ -49,7 +48,7 @@ export async function httpBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
         text: 'at least 50 % of the bare route, no errors',
         met: health.requestsPerSecond >= 0.5 * baseline.value && health.errors === 0 && health.non2xx === 0,
       },
-      { ...health, bare: bareFigures },
+      { ...health, bare: bareFigures, bareBefore, bareAfter },
     ),
     result(
       'GET /api/v1/auth/me with an API token (Postgres lookup)',

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import autocannon from 'autocannon';
-import type { Hono } from 'hono';
+import { Hono } from 'hono';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -130,6 +130,35 @@ export interface HttpFigures {
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** The bare Hono route every HTTP figure is compared with (run on this process, like the app). */
+export function measureBareRoute(seconds: number): Promise<HttpFigures> {
+  return loadTest(
+    new Hono().get('/hello', (c) => c.json({ ok: true })),
+    { path: '/hello' },
+    seconds,
+  );
+}
+
+/**
+ * The bare route measured before and after `work`, the faster one counting: this VM's speed drifts
+ * by a factor of two within minutes (other tenants of the host), and no ratio may gain from a
+ * slow moment of the baseline.
+ */
+export async function besideBareRoute<T>(
+  seconds: number,
+  work: () => Promise<T>,
+): Promise<{ value: T; bare: HttpFigures; bareBefore: number; bareAfter: number }> {
+  const before = await measureBareRoute(seconds);
+  const value = await work();
+  const after = await measureBareRoute(seconds);
+  return {
+    value,
+    bare: after.requestsPerSecond > before.requestsPerSecond ? after : before,
+    bareBefore: before.requestsPerSecond,
+    bareAfter: after.requestsPerSecond,
+  };
 }
 
 /**

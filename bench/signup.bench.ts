@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { serve } from '@hono/node-server';
 import autocannon from 'autocannon';
-import { Hono } from 'hono';
 import { currentConsentText } from '../src/domain/consent.js';
 import { createLogger } from '../src/infra/logger.js';
-import { type BenchEnv, type BenchResult, benchApp, loadTest, result } from './harness.js';
+import { type BenchEnv, type BenchResult, benchApp, besideBareRoute, result } from './harness.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
@@ -19,16 +18,6 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
  * warm-up of BENCH_WARMUP_SECONDS (default 2).
  */
 export async function signupBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
-  // Measured before and after the signups, the faster counting: this VM's speed drifts by a factor
-  // of two within minutes (other tenants of the host), and the ratio must not gain from a slow moment.
-  const measureBare = () =>
-    loadTest(
-      new Hono().get('/hello', (c) => c.json({ ok: true })),
-      { path: '/hello' },
-      SECONDS,
-    );
-  const bareBefore = await measureBare();
-
   const { app, database, linkTokens } = await benchApp(env, {
     logger: createLogger('info', { write: () => true } as never),
     clientIp: (c) => c.req.header('x-bench-client') ?? '127.0.0.1',
@@ -73,10 +62,8 @@ export async function signupBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
   // A running server is warm: the first second or two (JIT, the pool's connections, each one
   // preparing the statement) are not part of the figure, but their signups must be stored too.
   const warmup = await load(WARMUP_SECONDS);
-  const run = await load(SECONDS);
+  const { value: run, bare, bareBefore, bareAfter } = await besideBareRoute(SECONDS, () => load(SECONDS));
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  const bareAfter = await measureBare();
-  const bare = bareAfter.requestsPerSecond > bareBefore.requestsPerSecond ? bareAfter : bareBefore;
   const stored = await database.db
     .selectFrom('subscribers')
     .select((eb) => eb.fn.countAll<string>().as('n'))
@@ -112,8 +99,8 @@ export async function signupBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
         errors,
         non2xx: run.non2xx,
         bare,
-        bareBefore: bareBefore.requestsPerSecond,
-        bareAfter: bareAfter.requestsPerSecond,
+        bareBefore,
+        bareAfter,
       },
     ),
   ];
