@@ -369,6 +369,18 @@ export function groupCommittedSignups(
   };
 }
 
+/** The subscriber, locked for this transaction's changes (none: erased meanwhile). */
+function lockSubscriber(tx: DbOrTx, subscriberId: string): Promise<Subscriber | undefined> {
+  return tx
+    .selectFrom('subscribers')
+    .selectAll()
+    .where('id', '=', subscriberId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+const ERASED = 'This subscription no longer exists.';
+
 /** Confirms a pending signup (POST from the confirmation page). Idempotent. */
 export async function confirmSubscription(
   tx: DbOrTx,
@@ -376,13 +388,8 @@ export async function confirmSubscription(
   subscriberId: string,
   evidence: ConsentEvidence,
 ): Promise<Subscriber> {
-  const subscriber = await tx
-    .selectFrom('subscribers')
-    .selectAll()
-    .where('id', '=', subscriberId)
-    .forUpdate()
-    .executeTakeFirst();
-  if (!subscriber) throw new NotFound('This subscription no longer exists.');
+  const subscriber = await lockSubscriber(tx, subscriberId);
+  if (!subscriber) throw new NotFound(ERASED);
   if (subscriber.status !== 'pending') return subscriber;
   const suppression = await suppressionOf(tx, subscriber.email);
   if (suppression && !LIFTED_BY_CONFIRMATION.includes(suppression)) return subscriber;
@@ -408,12 +415,7 @@ export async function resendConfirmation(
   clock: Clock,
   subscriberId: string,
 ): Promise<'confirmation-sent' | 'throttled' | 'not-pending' | 'suppressed'> {
-  const subscriber = await tx
-    .selectFrom('subscribers')
-    .selectAll()
-    .where('id', '=', subscriberId)
-    .forUpdate()
-    .executeTakeFirst();
+  const subscriber = await lockSubscriber(tx, subscriberId);
   if (subscriber?.status !== 'pending') return 'not-pending';
   const suppression = await suppressionOf(tx, subscriber.email);
   if (suppression && !LIFTED_BY_CONFIRMATION.includes(suppression)) return 'suppressed';
@@ -441,13 +443,8 @@ export async function unsubscribe(
   scope: { topicId: string | null; everything: boolean; reason?: string | null },
   evidence: ConsentEvidence,
 ): Promise<{ subscriber: Subscriber; changed: boolean }> {
-  const subscriber = await tx
-    .selectFrom('subscribers')
-    .selectAll()
-    .where('id', '=', subscriberId)
-    .forUpdate()
-    .executeTakeFirst();
-  if (!subscriber) throw new NotFound('This subscription no longer exists.');
+  const subscriber = await lockSubscriber(tx, subscriberId);
+  if (!subscriber) throw new NotFound(ERASED);
   const now = clock.now();
   const reason = scope.reason?.trim().slice(0, 500) || undefined;
   if (!scope.everything && scope.topicId) {
@@ -499,13 +496,8 @@ export async function updatePreferences(
   input: { topics: string[]; locale: Locale; name?: string | null },
   evidence: ConsentEvidence,
 ): Promise<Subscriber> {
-  const subscriber = await tx
-    .selectFrom('subscribers')
-    .selectAll()
-    .where('id', '=', subscriberId)
-    .forUpdate()
-    .executeTakeFirst();
-  if (!subscriber) throw new NotFound('This subscription no longer exists.');
+  const subscriber = await lockSubscriber(tx, subscriberId);
+  if (!subscriber) throw new NotFound(ERASED);
   const topicIds = await resolveTopics(tx, input.topics);
   if (topicIds.length === 0) {
     return (await unsubscribe(tx, clock, subscriberId, { topicId: null, everything: true }, evidence))
