@@ -1,69 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MultipartError, multipartBoundary, readMultipart } from '../../src/api/multipart.js';
-import { createMetricsRegistry } from '../../src/infra/metrics.js';
 import { runImport } from '../../src/jobs/processors/subscriber-import.js';
-import {
-  connectRedis,
-  createQueues,
-  DEFAULT_JOB_OPTIONS,
-  type Queues,
-  type RedisConnections,
-} from '../../src/jobs/queues.js';
-import { OutboxRelay } from '../../src/jobs/relay.js';
-import { startWorkers } from '../../src/jobs/workers.js';
 import { systemClock } from '../../src/providers/clock.js';
-import { MailboxMailer } from '../../src/providers/mailbox-mailer.js';
+import { startTestBackground, type TestBackground } from '../helpers/background.js';
 import { createTestContext, json, TEST_PASSWORD, type TestContext } from '../helpers/context.js';
 import { waitUntil } from '../helpers/process.js';
 
 let ctx: TestContext;
-let redis: RedisConnections;
-let queues: Queues;
-let stop: () => Promise<void>;
+let background: TestBackground;
 let editor: { userId: string; headers: Record<string, string> };
 
 beforeAll(async () => {
   ctx = await createTestContext();
   editor = await ctx.userWithToken('editor', 'redacteur-import@voorbeeld.test');
-  redis = connectRedis(ctx.redisUrl, () => undefined);
-  queues = createQueues(redis.producer, ctx.redisPrefix, {
-    ...DEFAULT_JOB_OPTIONS,
-    backoff: { type: 'fixed', delay: 50 },
-  });
   // The real background side: outbox relay → BullMQ (Redis) → worker → processor.
-  const workers = await startWorkers({
-    db: ctx.db,
-    mailer: new MailboxMailer(ctx.db),
-    clock: systemClock,
-    logger: ctx.deps.logger,
-    metrics: createMetricsRegistry({ defaultMetrics: false }),
-    emailFrom: 'Thuispost <nieuws@voorbeeld.test>',
-    publicBaseUrl: ctx.deps.config.publicBaseUrl,
-    linkTokens: ctx.deps.linkTokens,
-    connection: redis.workerOptions,
-    prefix: ctx.redisPrefix,
-    concurrency: 2,
-    providerRequestsPerSecond: 100,
-  });
-  const relay = new OutboxRelay({
-    db: ctx.db,
-    databaseUrl: ctx.databaseUrl,
-    queues,
-    clock: systemClock,
-    logger: ctx.deps.logger,
-    sweepIntervalMs: 200,
-  });
-  await relay.start();
-  stop = async () => {
-    await relay.stop();
-    await workers.close();
-  };
+  background = await startTestBackground(ctx, { clock: systemClock, concurrency: 2, requestsPerSecond: 100 });
 });
 afterAll(async () => {
-  await stop();
-  await Promise.all(Object.values(queues).map((q) => q.obliterate({ force: true }).catch(() => undefined)));
-  await Promise.all(Object.values(queues).map((q) => q.close()));
-  await redis.close();
+  await background.stop();
   await ctx.close();
 });
 

@@ -35,6 +35,8 @@ export async function startTestBackground(
   options: {
     mailer?: Mailer;
     clock?: Clock;
+    /** The relay compares run_at (database time) with its clock: a test clock for the workers needs the real one here. */
+    relayClock?: Clock;
     concurrency?: number;
     requestsPerSecond?: number;
     retryDelayMs?: number;
@@ -69,7 +71,7 @@ export async function startTestBackground(
     databaseUrl: ctx.databaseUrl,
     queues,
     redis: redis.producer,
-    clock,
+    clock: options.relayClock ?? clock,
     logger: ctx.deps.logger,
     sweepIntervalMs: 200,
   });

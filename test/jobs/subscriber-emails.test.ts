@@ -4,61 +4,24 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { confirmSubscription, unsubscribe } from '../../src/domain/subscribers.js';
 import { suppress } from '../../src/domain/suppressions.js';
-import { createMetricsRegistry } from '../../src/infra/metrics.js';
 import { transactionalEmailProcessor } from '../../src/jobs/processors/transactional-email.js';
 import { RedisProviderRateLimit } from '../../src/jobs/provider-rate-limit.js';
-import { connectRedis, createQueues, type Queues, type RedisConnections } from '../../src/jobs/queues.js';
-import { OutboxRelay } from '../../src/jobs/relay.js';
-import { startWorkers } from '../../src/jobs/workers.js';
 import { systemClock } from '../../src/providers/clock.js';
 import { MailboxMailer } from '../../src/providers/mailbox-mailer.js';
+import { startTestBackground, type TestBackground } from '../helpers/background.js';
 import { createTestContext, TestClock, type TestContext } from '../helpers/context.js';
 import { waitUntil } from '../helpers/process.js';
 
 let ctx: TestContext;
 const clock = new TestClock();
-let redis: RedisConnections;
-let queues: Queues;
-let stop: () => Promise<void>;
+let background: TestBackground;
 
 beforeAll(async () => {
   ctx = await createTestContext({ clock });
-  redis = connectRedis(ctx.redisUrl, () => undefined);
-  queues = createQueues(redis.producer, ctx.redisPrefix);
-  const workers = await startWorkers({
-    db: ctx.db,
-    mailer: new MailboxMailer(ctx.db),
-    clock,
-    logger: ctx.deps.logger,
-    metrics: createMetricsRegistry({ defaultMetrics: false }),
-    emailFrom: 'Thuispost <nieuws@voorbeeld.test>',
-    publicBaseUrl: ctx.deps.config.publicBaseUrl,
-    linkTokens: ctx.deps.linkTokens,
-    connection: redis.workerOptions,
-    prefix: ctx.redisPrefix,
-    concurrency: 2,
-    providerRequestsPerSecond: 1000,
-  });
-  // The relay compares run_at (database time) with its clock: it needs the real one.
-  const relay = new OutboxRelay({
-    db: ctx.db,
-    databaseUrl: ctx.databaseUrl,
-    queues,
-    clock: systemClock,
-    logger: ctx.deps.logger,
-    sweepIntervalMs: 200,
-  });
-  await relay.start();
-  stop = async () => {
-    await relay.stop();
-    await workers.close();
-  };
+  background = await startTestBackground(ctx, { clock, relayClock: systemClock, concurrency: 2 });
 });
 afterAll(async () => {
-  await stop();
-  await Promise.all(Object.values(queues).map((q) => q.obliterate({ force: true }).catch(() => undefined)));
-  await Promise.all(Object.values(queues).map((q) => q.close()));
-  await redis.close();
+  await background.stop();
   await ctx.close();
 });
 
