@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { isProxyEntry } from './infra/client-ip.js';
+import { isProxyEntry } from './infra/proxy-entry.js';
 
 /**
  * The only place that reads the environment. Entry points call `loadConfig(process.env)`;

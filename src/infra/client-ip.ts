@@ -2,16 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 
-/** `TRUSTED_PROXIES` entries: an IPv4 or IPv6 address, or a network in CIDR notation. */
-export function isProxyEntry(entry: string): boolean {
-  const [address, prefix, ...rest] = entry.split('/');
-  const family = isIP(address ?? '');
-  if (family === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  if (!/^\d{1,3}$/.test(prefix)) return false;
-  return Number(prefix) <= (family === 4 ? 32 : 128);
-}
-
+/** TRUSTED_PROXIES (checked by isProxyEntry when the configuration was read) as a BlockList. */
 export function trustedProxyList(entries: string[]): BlockList {
   const list = new BlockList();
   for (const entry of entries) {

@@ -1,8 +1,10 @@
+import { isIP } from 'node:net';
 import { serve } from '@hono/node-server';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
-import { clientAddress, isProxyEntry, nodeClientIp, trustedProxyList } from '../../src/infra/client-ip.js';
+import { clientAddress, nodeClientIp, trustedProxyList } from '../../src/infra/client-ip.js';
+import { isProxyEntry } from '../../src/infra/proxy-entry.js';
 import { ipHash } from '../../src/web/public/common.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 
@@ -35,10 +37,47 @@ describe('clientAddress', () => {
     );
   });
 
+  it('reads addresses in TRUSTED_PROXIES as Node does, without node:net (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.ipV4(),
+          fc.ipV6(),
+          fc.ipV4Extended(),
+          fc.string(),
+          fc.stringMatching(/^[0-9a-f:.]{1,20}$/),
+        ),
+        (text) => {
+          fc.pre(!text.includes('/'));
+          expect(isProxyEntry(text)).toBe(isIP(text) !== 0);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
   it('accepts addresses and networks as TRUSTED_PROXIES entries, nothing else', () => {
-    for (const entry of ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', '0.0.0.0/0'])
+    for (const entry of [
+      '127.0.0.1',
+      '10.0.0.0/8',
+      '::1',
+      'fd00::/8',
+      '0.0.0.0/0',
+      '::ffff:192.0.2.1',
+      '2001:db8::/32',
+    ])
       expect(isProxyEntry(entry)).toBe(true);
-    for (const entry of ['', 'proxy.example.org', '10.0.0.0/33', '::/129', '10.0.0.0/8/1', '10.0.0.1/x'])
+    for (const entry of [
+      '',
+      'proxy.example.org',
+      '10.0.0.0/33',
+      '::/129',
+      '10.0.0.0/8/1',
+      '10.0.0.1/x',
+      '256.1.1.1',
+      'fe80::1%eth0',
+      '1::2::3',
+    ])
       expect(isProxyEntry(entry)).toBe(false);
   });
 });
