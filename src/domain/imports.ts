@@ -700,10 +700,14 @@ export async function startImportRun(db: DbOrTx, importId: string, now: Date): P
     create unlogged table ${staging} (
       line integer not null,
       email text not null,
+      email_key text not null,
+      email_hash text not null,
       name text,
       locale text not null,
       topic_ids bigint[] not null,
-      organisation text
+      organisation text,
+      organisation_key text,
+      details jsonb not null
     )`.execute(db);
   const topics = await loadTopicIndex(db);
   const active = new Set(topics.values());
@@ -788,6 +792,12 @@ export class StagingBatch {
 /**
  * Writes a batch to the staging table and the report, and the progress, in one statement. Throws
  * ImportSuperseded when a later run has taken the import over.
+ *
+ * What the merge needs per line and can be worked out from the line alone is computed here, not
+ * in the merge: the lower-cased address (the key of duplicates and of existing subscribers), its
+ * suppression-list hash, the organisation's key and the consent event's details. These statements
+ * run on one core while the worker parses the next batch on the other; the merge, one statement
+ * after another in one transaction, is what the import waits for.
  */
 export async function stageImportBatch(
   db: DbOrTx,
@@ -797,8 +807,10 @@ export async function stageImportBatch(
 ): Promise<void> {
   const result = await sql<{ id: string }>`
     with staged as (
-      insert into ${stagingTable(run.id)} (line, email, name, locale, topic_ids, organisation)
-      select l, e, n, lo, t::bigint[], o
+      insert into ${stagingTable(run.id)}
+        (line, email, email_key, email_hash, name, locale, topic_ids, organisation, organisation_key, details)
+      select l, e, lower(e), ${emailHashSql(sql`e`)}, n, lo, t::bigint[], o, lower(o),
+             jsonb_build_object('import', ${run.id}::bigint, 'line', l, 'topics', to_jsonb(t::bigint[]))
       from unnest(${batch.lines}::int[], ${batch.emails}::text[], ${batch.names}::text[],
                   ${batch.locales}::text[], ${batch.topicIds}::text[], ${batch.organisations}::text[])
         as r(l, e, n, lo, t, o)
@@ -881,13 +893,19 @@ export async function mergeImport(
     // The plan sorts the whole file by address twice: in memory rather than in temp files (8 MB
     // per 100,000 lines). For this transaction only.
     await sql`set local work_mem = '64MB'`.execute(tx);
-    await sql`analyze ${staging}`.execute(tx);
+    // The row count (and the key's distinct count) for the planner; the other columns' statistics
+    // would cost a sort each and steer nothing.
+    await sql`analyze ${staging} (email_key)`.execute(tx);
+    // Ordered by address key, so that new ids follow it: the subscribers' indexes on id and on
+    // lower(email) then both grow at their right end, and so do the later inserts, which read the
+    // plan in this (physical) order.
     await sql`
       create temp table import_plan on commit drop as
       select c.*,
              case when c.outcome = 'create' then nextval(pg_get_serial_sequence('subscribers', 'id')) end as new_id
       from (
-        select s.line, s.email, s.name, s.locale, s.topic_ids, s.organisation, s.first_line,
+        select s.line, s.email, s.email_key, s.name, s.locale, s.topic_ids, s.organisation,
+               s.organisation_key, s.details, s.first_line,
                sub.id as subscriber_id, sub.status as existing_status, sub.organisation_id as existing_org,
                sup.reason as suppression,
                case
@@ -905,19 +923,26 @@ export async function mergeImport(
                    then 'update'
                  else 'unchanged'
                end as outcome
-        from (select *, min(line) over (partition by lower(email)) as first_line from ${staging}) s
-        left join subscribers sub on lower(sub.email) = lower(s.email)
-        left join suppressions sup on sup.email_hash = ${emailHashSql(sql`s.email`)}
+        from (select *, min(line) over (partition by email_key) as first_line from ${staging}) s
+        left join subscribers sub on lower(sub.email) = s.email_key
+        left join suppressions sup on sup.email_hash = s.email_hash
       ) c
-      order by lower(c.email)`.execute(tx);
+      order by c.email_key`.execute(tx);
 
+    // Each new organisation as spelled on the first line naming it (a hash aggregate over the
+    // plan, then that line again; lines are unique).
     const organisations = sql`
-      select distinct on (lower(p.organisation)) p.organisation as name
-      from import_plan p
-      where p.organisation is not null
-        and (p.outcome = 'create' or (p.outcome = 'update' and p.existing_org is null))
-        and not exists (select 1 from organisations o where lower(o.name) = lower(p.organisation))
-      order by lower(p.organisation), p.line`;
+      with firsts as (
+        select p.organisation_key, min(p.line) as line
+        from import_plan p
+        where p.organisation_key is not null
+          and (p.outcome = 'create' or (p.outcome = 'update' and p.existing_org is null))
+        group by p.organisation_key
+      )
+      select p.organisation as name
+      from firsts f
+      join import_plan p on p.line = f.line
+      where not exists (select 1 from organisations o where lower(o.name) = f.organisation_key)`;
     let organisationsCreated: number;
     if (run.dryRun) {
       const { rows } = await sql<{ n: string }>`select count(*) as n from (${organisations}) o`.execute(tx);
@@ -935,23 +960,20 @@ export async function mergeImport(
         overriding system value
         select p.new_id, p.email, p.name, p.locale, 'active', 'import', o.id
         from import_plan p
-        left join organisations o on lower(o.name) = lower(p.organisation)
-        where p.outcome = 'create'
-        order by p.new_id`.execute(tx);
+        left join organisations o on lower(o.name) = p.organisation_key
+        where p.outcome = 'create'`.execute(tx);
       await sql`
         insert into subscriptions (subscriber_id, topic_id)
         select p.new_id, t.topic_id
         from import_plan p
         cross join lateral unnest(p.topic_ids) as t(topic_id)
-        where p.outcome = 'create'
-        order by 1, 2`.execute(tx);
+        where p.outcome = 'create'`.execute(tx);
+      // details: {import, line, topics}, built while staging.
       await sql`
         insert into consent_events (subscriber_id, kind, lawful_basis, source, details)
-        select p.new_id, 'imported', ${run.lawfulBasis}, ${source},
-               jsonb_build_object('import', ${run.id}::bigint, 'line', p.line, 'topics', to_jsonb(p.topic_ids))
+        select p.new_id, 'imported', ${run.lawfulBasis}, ${source}, p.details
         from import_plan p
-        where p.outcome = 'create'
-        order by p.new_id`.execute(tx);
+        where p.outcome = 'create'`.execute(tx);
 
       await sql`
         with added as (
@@ -976,7 +998,7 @@ export async function mergeImport(
           organisation_id = coalesce(s.organisation_id, o.id),
           updated_at = ${options.now}
         from import_plan p
-        left join organisations o on lower(o.name) = lower(p.organisation)
+        left join organisations o on lower(o.name) = p.organisation_key
         where s.id = p.subscriber_id and p.outcome = 'update' and s.status in ('active', 'pending')`.execute(
         tx,
       );

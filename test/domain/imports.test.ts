@@ -207,6 +207,12 @@ describe('importing', () => {
       lawful_basis: 'public_task',
       source: `import:${row.id}`,
     });
+    // The ledger names the import, the line and the topics given (built while staging).
+    expect(anna!.consent[0]!.details).toEqual({
+      import: Number(row.id),
+      line: 2,
+      topics: [Number(topic.nieuwsbrief), Number(topic.artikelen)],
+    });
     const bram = await subscriber(b);
     expect(bram).toMatchObject({
       name: 'Bram; van Dijk',
