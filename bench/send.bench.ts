@@ -900,8 +900,8 @@ export async function sendBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
         bareSdkLoopPeakRssOverIdleMB: baseline.peakRssOverIdleMB,
         gcBeforeIdle: gc !== undefined,
         process: sharedProcess,
-        // The V8 flags of this run (the worker's young generation: package.json start:worker).
-        nodeFlags: process.execArgv.filter((arg) => arg.startsWith('--max-')),
+        // The V8 heap flags of this run, which shape these figures.
+        nodeFlags: process.execArgv.filter((arg) => /^--(max-|min-|heap-|optimize-for-size)/.test(arg)),
         reference: 'listmonk: 57 MB in total for a 7M-email campaign',
       },
     ),
