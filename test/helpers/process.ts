@@ -21,14 +21,21 @@ export interface RunningProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `node --import tsx <script> ...args`: the same single process the npm scripts run. */
+/** The V8 heap flags the npm start scripts pass (package.json config.heap), so children run as they do. */
+const HEAP_FLAGS: string[] = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    config: { heap: string };
+  }
+).config.heap.split(' ');
+
+/** Starts `node <heap flags> --import tsx <script> ...args`: the same single process the npm scripts run. */
 export function startScript(
   script: string,
   args: string[],
   env: NodeJS.ProcessEnv,
   input?: string,
 ): RunningProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const child = spawn(process.execPath, [...HEAP_FLAGS, '--import', 'tsx', script, ...args], {
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
