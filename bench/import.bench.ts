@@ -14,15 +14,28 @@ import { type BenchEnv, type BenchResult, result } from './harness.js';
 const ORGANISATIONS = 40;
 const MiB = 1024 * 1024;
 
-/** A Dutch-Excel style file (BOM, `;`, CRLF) of fictitious members; every row valid and new. */
+/**
+ * A Dutch-Excel style file (BOM, `;`, CRLF) of fictitious members; every row valid and new. Written
+ * line by line into one buffer, so that making it leaves no heap of line strings behind to inflate
+ * the RSS the import is measured against.
+ */
 export function generateCsv(rows: number): Buffer {
-  const lines = ['\uFEFFe-mail;naam;taal;onderwerpen;organisatie'];
+  const line = (i: number) =>
+    `lid-${i}@voorbeeld.test;Lid ${i} van Voorbeeld;${i % 5 === 0 ? 'en' : 'nl'};${i % 3 === 0 ? 'nieuwsbrief|artikelen' : 'nieuwsbrief'};Organisatie ${i % ORGANISATIONS}\r\n`;
+  const chunks: Buffer[] = [];
+  let chunk = Buffer.allocUnsafe(MiB);
+  let length = chunk.write('\uFEFFe-mail;naam;taal;onderwerpen;organisatie\r\n');
   for (let i = 1; i <= rows; i++) {
-    lines.push(
-      `lid-${i}@voorbeeld.test;Lid ${i} van Voorbeeld;${i % 5 === 0 ? 'en' : 'nl'};${i % 3 === 0 ? 'nieuwsbrief|artikelen' : 'nieuwsbrief'};Organisatie ${i % ORGANISATIONS}`,
-    );
+    const text = line(i);
+    if (length + Buffer.byteLength(text) > chunk.length) {
+      chunks.push(chunk.subarray(0, length));
+      chunk = Buffer.allocUnsafe(MiB);
+      length = 0;
+    }
+    length += chunk.write(text, length);
   }
-  return Buffer.from(`${lines.join('\r\n')}\r\n`, 'utf8');
+  chunks.push(chunk.subarray(0, length));
+  return Buffer.concat(chunks);
 }
 
 /** V8's gc(), without starting node with --expose-gc (for the live-memory figure only). */
@@ -31,28 +44,32 @@ function exposeGc(): () => void {
   return vm.runInNewContext('gc') as () => void;
 }
 
-const live = () => {
+const liveMemory = () => {
   const usage = process.memoryUsage();
   return usage.heapUsed + usage.external + usage.arrayBuffers;
 };
 
 /**
- * Memory while `work` runs, sampled every 50 ms: peak RSS above the RSS just before (what the
- * process costs the machine, including garbage V8 has not collected yet), or with `gc` the peak of
- * live memory (heap, buffers) right after a forced collection: what the import really holds.
+ * Memory while `work` runs, sampled every 50 ms, above an idle figure taken right after a forced
+ * collection (the file generated for the run is garbage by then): without `live`, peak RSS (what
+ * the process costs the machine, including garbage V8 has not collected yet); with `live`, the peak
+ * of live memory (heap, buffers) right after a forced collection at each sample: what the import
+ * really holds.
  */
 async function measured<T>(
   work: () => Promise<T>,
-  gc?: () => void,
+  gc: () => void,
+  live: boolean,
 ): Promise<{ value: T; idleRss: number; peakExtra: number; ms: number }> {
   await new Promise((resolve) => setTimeout(resolve, 200));
-  gc?.();
+  gc();
   const sample = () => {
-    if (!gc) return process.memoryUsage().rss;
+    if (!live) return process.memoryUsage().rss;
     gc();
-    return live();
+    return liveMemory();
   };
   const idle = sample();
+  const idleRss = process.memoryUsage().rss;
   let peak = idle;
   const timer = setInterval(() => {
     peak = Math.max(peak, sample());
@@ -62,7 +79,7 @@ async function measured<T>(
     const value = await work();
     const ms = performance.now() - started;
     peak = Math.max(peak, sample());
-    return { value, idleRss: idle, peakExtra: peak - idle, ms };
+    return { value, idleRss, peakExtra: peak - idle, ms };
   } finally {
     clearInterval(timer);
   }
@@ -89,7 +106,7 @@ async function parseOnly(csv: Buffer): Promise<number> {
   return records - 1;
 }
 
-async function importOnce(env: BenchEnv, rows: number, gc?: () => void) {
+async function importOnce(env: BenchEnv, rows: number, gc: () => void, live: boolean) {
   let csv: Buffer | null = generateCsv(rows);
   const csvBytes = csv.length;
   const databaseUrl = await env.freshDatabase();
@@ -119,6 +136,7 @@ async function importOnce(env: BenchEnv, rows: number, gc?: () => void) {
           },
         }),
       gc,
+      live,
     );
     const after = await database.db
       .selectFrom('imports')
@@ -204,18 +222,19 @@ const mb = (bytes: number) => Math.round((bytes / MiB) * 10) / 10;
  * CSV import of BENCH_IMPORT_ROWS (default 100,000) new rows through the real processor (stored
  * file → csv-parse → staging → set-based merge with subscriptions and consent events) into a fresh
  * database, against csv-parse alone over the same bytes in the same run. Memory: peak RSS above
- * the RSS just before the run (the first run of the process, so V8's heap has not grown yet); and,
+ * the RSS right after a forced collection before the run (the first run of the process, so V8's
+ * heap has not grown yet); and,
  * in runs at a quarter and at full size with forced GC, the peak of live memory: what the import
  * holds apart from garbage V8 has not collected yet. Equal at both sizes means flat.
  */
 export async function importBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
   const rows = Number(process.env.BENCH_IMPORT_ROWS ?? 100_000);
   const loadBefore = os.loadavg()[0]!;
-  // First, in a process that has not grown its heap yet: the RSS figure is the honest worst case.
-  const full = await importOnce(env, rows);
   const gc = exposeGc();
-  const quarterLive = await importOnce(env, Math.max(1, Math.round(rows / 4)), gc);
-  const fullLive = await importOnce(env, rows, gc);
+  // First, in a process that has not grown its heap yet: the RSS figure is the honest worst case.
+  const full = await importOnce(env, rows, gc, false);
+  const quarterLive = await importOnce(env, Math.max(1, Math.round(rows / 4)), gc, true);
+  const fullLive = await importOnce(env, rows, gc, true);
   const parseStarted = performance.now();
   const parsed = await parseOnly(generateCsv(rows));
   const parseRate = parsed / ((performance.now() - parseStarted) / 1000);
