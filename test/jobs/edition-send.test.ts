@@ -107,18 +107,20 @@ describe('sending an edition', () => {
   it('sends a batch refused as a whole one by one: each delivery once, progress kept, 429s free', async () => {
     await seedSubscribers(ctx.db, 20, { prefix: 'weigering', topic: 'artikelen' });
     fake.rejectedRecipients.add('weigering-3@voorbeeld.test');
-    // The batch request is refused (422). Of the single sends that follow, four end the job's
-    // attempt (two 500s, two accepted-then-500); nine 429s in a row would use up the job's eight
-    // attempts on their own if they counted as failures.
+    // The batch request is refused (422). Of the single sends that follow, one message meets four
+    // transient errors in a row (accepted-then-500, then three 500s: more than are retried in
+    // place), which ends the job's attempt; the next attempt goes on where it stopped. Nine 429s
+    // in a row would use up the job's eight attempts on their own if they counted as failures.
     const chaos = new ScriptedChaos([
       null,
       null,
       'server-error',
       null,
       'server-error-after-work',
-      ...Array<ChaosFault>(9).fill('rate-limited'),
-      null,
       'server-error',
+      'server-error',
+      'server-error',
+      ...Array<ChaosFault>(9).fill('rate-limited'),
       null,
       null,
       'server-error-after-work',
@@ -128,7 +130,7 @@ describe('sending an edition', () => {
     await sendNow(id);
     await waitForEditionStatus(ctx.db, id, ['sent']);
     expect(chaos.injected).toMatchObject({
-      'server-error': 2,
+      'server-error': 4,
       'server-error-after-work': 2,
       'rate-limited': 9,
     });

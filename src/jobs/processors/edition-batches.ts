@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { type Job, Worker } from 'bullmq';
 import { z } from 'zod';
 import type { Db } from '../../db/connection.js';
@@ -124,6 +125,9 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, rateLimit: Provi
 /** A 429 without Retry-After: nobody sends for a second, then the shared schedule resumes. */
 const DEFAULT_RETRY_AFTER_MS = 1_000;
 
+/** Waits before retrying one message of the one-by-one fallback after a 5xx or a network error. */
+const IN_PLACE_RETRIES = [500, 1_000, 2_000];
+
 /** Quota reached: the edition waits, visibly, until an editor resumes it. */
 async function pause(deps: BatchProcessorDeps, editionId: string, batchNo: number, error: MailerError) {
   await deps.db
@@ -210,8 +214,10 @@ export function deliveryIdempotencyKey(deliveryId: string): string {
  * goes on its own, under a key of its own delivery, and is committed as soon as the provider
  * answers, so that a retry (after a crash, a 5xx or a sweep) goes on where this one stopped. A
  * permanent refusal fails only that delivery, with its reason; a 429 waits on the shared
- * schedule and tries the same message again, without using up an attempt of the job; any other
- * transient error ends the attempt, keeping what was done.
+ * schedule and tries the same message again, without using up an attempt of the job; another
+ * transient error (5xx, network) is retried in place a few times, then ends the attempt, keeping
+ * what was done. In place, because a hundred requests each failing now and then would otherwise
+ * use up the job's attempts long before the batch is through.
  */
 async function sendOneByOne(
   deps: BatchProcessorDeps,
@@ -226,7 +232,7 @@ async function sendOneByOne(
   for (const [index, recipient] of recipients.entries()) {
     const { deliveryId } = recipient;
     const key = deliveryIdempotencyKey(deliveryId);
-    for (;;) {
+    for (let transientFailures = 0; ; ) {
       try {
         await rateLimit.acquire();
         const { id } = await deps.mailer.send(fillBatchEmail(emails[index]!), { idempotencyKey: key });
@@ -243,7 +249,12 @@ async function sendOneByOne(
           await pause(deps, batch.editionId, batch.batchNo, error);
           return 'paused';
         }
-        if (error.kind === 'retryable') throw error;
+        if (error.kind === 'retryable') {
+          // The same key again is safe: an accepted message is answered from the provider's cache.
+          if (transientFailures >= IN_PLACE_RETRIES.length) throw error;
+          await delay(IN_PLACE_RETRIES[transientFailures++]!);
+          continue;
+        }
         if (error.kind === 'already-accepted') {
           await record({ deliveryId, messageId: `accepted:${key}` });
           tally.sent++;
