@@ -215,7 +215,7 @@ export type DeliveryOutcome = { deliveryId: string } & (
  * any provider event that arrived before it), or the reason it failed. A delivery that is no
  * longer queued was recorded by an earlier attempt and stays as it is.
  */
-export async function recordOutcomes(tx: DbOrTx, outcomes: DeliveryOutcome[], now: Date): Promise<void> {
+async function recordOutcomes(tx: DbOrTx, outcomes: DeliveryOutcome[], now: Date): Promise<void> {
   const sent = outcomes.filter((o): o is { deliveryId: string; messageId: string } => o.messageId !== null);
   const failed = outcomes.filter(
     (o): o is { deliveryId: string; messageId: null; error: string } => o.messageId === null,
@@ -240,6 +240,25 @@ export async function recordOutcomes(tx: DbOrTx, outcomes: DeliveryOutcome[], no
       .where('status', '=', 'queued')
       .execute();
   }
+}
+
+/**
+ * One message of a batch sent one by one: its outcome, and the batch marked as moving, so that
+ * the sweep does not give a long fallback (a hundred paced requests) a second job.
+ */
+export async function recordOneOfBatch(
+  tx: DbOrTx,
+  batch: { editionId: string; batchNo: number },
+  outcome: DeliveryOutcome,
+  now: Date,
+): Promise<void> {
+  await recordOutcomes(tx, [outcome], now);
+  await tx
+    .updateTable('delivery_batches')
+    .set({ last_attempt_at: now })
+    .where('edition_id', '=', batch.editionId)
+    .where('batch_no', '=', batch.batchNo)
+    .execute();
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   type DeliveryOutcome,
   fallBackToOneByOne,
   pauseForQuota,
-  recordOutcomes,
+  recordOneOfBatch,
 } from '../../domain/deliveries.js';
 import { personalisable, recipientGapValues } from '../../emails/personalise.js';
 import type { Logger } from '../../infra/logger.js';
@@ -228,7 +228,7 @@ async function sendOneByOne(
 ): Promise<{ sent: number; failed: number } | 'paused'> {
   const tally = { sent: 0, failed: 0 };
   const record = (outcome: DeliveryOutcome) =>
-    deps.db.transaction().execute((tx) => recordOutcomes(tx, [outcome], deps.clock.now()));
+    deps.db.transaction().execute((tx) => recordOneOfBatch(tx, batch, outcome, deps.clock.now()));
   for (const [index, recipient] of recipients.entries()) {
     const { deliveryId } = recipient;
     const key = deliveryIdempotencyKey(deliveryId);
