@@ -154,11 +154,15 @@ export async function fallBackToOneByOne(
   tx: DbOrTx,
   editionId: string,
   batchNo: number,
-  reason: string,
+  status: number | null,
 ): Promise<void> {
+  // The provider's own text stays on the refused delivery: it names an address, a batch row should not.
   await tx
     .updateTable('delivery_batches')
-    .set({ one_by_one: true, last_error: `refused as a batch, sending one by one: ${reason}`.slice(0, 1000) })
+    .set({
+      one_by_one: true,
+      last_error: `refused as a batch (${status ?? 'no status'}): sending one by one`,
+    })
     .where('edition_id', '=', editionId)
     .where('batch_no', '=', batchNo)
     .execute();

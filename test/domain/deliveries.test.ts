@@ -84,7 +84,7 @@ describe('the send sweep', () => {
       .execute();
     await snapshotRecipients(ctx.db, await getEdition(ctx.db, id));
     expect((await claimBatch(ctx.db, id, 0, start)).kind).toBe('send');
-    await fallBackToOneByOne(ctx.db, id, 0, 'Invalid `to` field');
+    await fallBackToOneByOne(ctx.db, id, 0, 422);
     const [first] = await batchRecipients(ctx.db, id, 0);
     const later = new Date(start.getTime() + 2 * STUCK_AFTER_MS);
     await recordOneOfBatch(

@@ -105,10 +105,9 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, rateLimit: Provi
         throw error;
       }
       if (error.kind === 'permanent') {
-        await deps.db
-          .transaction()
-          .execute((tx) => fallBackToOneByOne(tx, editionId, batchNo, error.message));
-        deps.logger.warn({ editionId, batchNo, err: error.message }, 'batch refused: sending one by one');
+        await deps.db.transaction().execute((tx) => fallBackToOneByOne(tx, editionId, batchNo, error.status));
+        // Not the provider's text: it names the refused address, and logs hold no personal data.
+        deps.logger.warn({ editionId, batchNo, status: error.status }, 'batch refused: sending one by one');
         return oneByOne();
       }
       // An earlier attempt went through with this key; its message ids are unknown, but sending again would double.
