@@ -41,6 +41,22 @@ export const blockSchema = z.discriminatedUnion('type', [
 export type Block = z.infer<typeof blockSchema>;
 export const blocksSchema = z.array(blockSchema).max(200);
 
+/**
+ * Stored blocks as they may be rendered: those that pass the schema today. A block stored before a
+ * rule was tightened (an http image, once allowed) or written past the API (a javascript: link) is
+ * left out rather than rendered, or than failing the whole page or send. Saving the edition in the
+ * editor names what is wrong with it.
+ */
+export function renderableBlocks(stored: unknown): Block[] {
+  if (!Array.isArray(stored)) return [];
+  const blocks: Block[] = [];
+  for (const raw of stored.slice(0, 200)) {
+    const parsed = blockSchema.safeParse(raw);
+    if (parsed.success) blocks.push(parsed.data);
+  }
+  return blocks;
+}
+
 export type InlineSegment =
   | { kind: 'text'; text: string; bold?: boolean; italic?: boolean }
   | { kind: 'link'; text: string; url: string; bold?: boolean; italic?: boolean };

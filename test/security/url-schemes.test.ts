@@ -322,6 +322,38 @@ describe('never rendered from a stored row (defence in depth)', () => {
     expect(admin).not.toMatch(ATTRIBUTE);
   });
 
+  it('an edition whose stored blocks no longer pass previews without them, never a 500', async () => {
+    const { id } = await ctx.db
+      .insertInto('editions')
+      .values({
+        title: 'Van voor de regel',
+        subject: 'Van voor de regel',
+        preheader: 'Opgeslagen toen http-afbeeldingen nog mochten',
+        slug: 'van-voor-de-regel',
+        blocks: JSON.stringify([
+          { type: 'paragraph', text: 'Deze alinea blijft staan.' },
+          { type: 'image', url: 'http://beeld.voorbeeld.test/oud.png', alt: 'Oud beeld' },
+          { type: 'button', label: 'Knop', url: 'javascript:alert(1)' },
+        ]),
+        status: 'draft',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    for (const format of ['html', 'text']) {
+      const res = await ctx.app.request(`/api/v1/editions/${id}/preview?format=${format}`, {
+        headers: editor,
+      });
+      expect(res.status, format).toBe(200);
+      const body = await res.text();
+      expect(body, format).toContain('Deze alinea blijft staan.');
+      expect(body, format).not.toContain('http://beeld.voorbeeld.test/oud.png');
+      expect(body, format).not.toContain('alert(1)');
+    }
+    const page = await editorBrowser.page(`/admin/editions/${id}/preview`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).not.toMatch(ATTRIBUTE);
+  });
+
   it('a LinkedIn post written past the API', async () => {
     const created = await ctx.app.request(
       '/api/v1/linkedin/posts',
