@@ -105,6 +105,13 @@ const envSchema = z.object({
       `must be a LinkedIn API version as YYYYMM, e.g. ${DEFAULT_LINKEDIN_VERSION}`,
     )
     .default(DEFAULT_LINKEDIN_VERSION),
+  METRICS_TOKEN: optionalString.pipe(
+    z
+      .string()
+      .min(32, 'must be at least 32 characters long (generate one with: openssl rand -hex 32)')
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it is sent as a Bearer token)')
+      .optional(),
+  ),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
 });
@@ -151,6 +158,8 @@ export interface Config {
     clientSecret: string | undefined;
     version: string;
   };
+  /** Bearer token Prometheus sends for /metrics and the details of /readyz; unset: admins only. */
+  metricsToken: string | undefined;
   shutdownTimeoutMs: number;
   workerConcurrency: number;
 }
@@ -237,6 +246,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       clientSecret: e.LINKEDIN_CLIENT_SECRET,
       version: e.LINKEDIN_VERSION,
     },
+    metricsToken: e.METRICS_TOKEN,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workerConcurrency: e.WORKER_CONCURRENCY,
   };

@@ -40,6 +40,7 @@ try {
       siteOrigins: config.siteOrigins,
       webhookSecret: config.resend.webhookSecret,
       emailFrom: config.emailFrom,
+      metricsToken: config.metricsToken,
     },
     senderDomains,
     queues: runtime.redis?.queues,

@@ -105,6 +105,7 @@ function buildIsolate(env: WorkerEnv): Isolate {
       siteOrigins: config.siteOrigins,
       webhookSecret: config.resend.webhookSecret,
       emailFrom: config.emailFrom,
+      metricsToken: config.metricsToken,
     },
     senderDomains: resendSenderDomains(config.resend),
     // No Redis here: requests only write outbox rows. The entry says so in GET /readyz.

@@ -29,6 +29,8 @@ describe('loadConfig', () => {
     ['LINKEDIN_VERSION', '2025'],
     ['RESEND_WEBHOOK_SECRET', 'abc'],
     ['APP_SECRET', 'short'],
+    ['METRICS_TOKEN', 'kort'],
+    ['METRICS_TOKEN', `${'x'.repeat(40)} met spaties`],
     ['TRUSTED_PROXIES', '10.0.0.0/33'],
     ['TRUSTED_PROXIES', 'proxy.example.org'],
   ])('names %s when it is %s', (variable, value) => {

@@ -13,6 +13,8 @@ vi.mock('pino', async () => {
 });
 
 const APP_SECRET = 'a-test-secret-that-is-long-enough-0123456789';
+const METRICS_TOKEN = 'a-metrics-token-for-prometheus-0123456789';
+const monitoring = { headers: { authorization: `Bearer ${METRICS_TOKEN}` } };
 
 let ctx: TestContext;
 let env: WorkerEnv;
@@ -44,6 +46,7 @@ beforeAll(async () => {
     PUBLIC_BASE_URL: 'https://nieuws.example.org',
     LOG_LEVEL: 'info',
     APP_SECRET,
+    METRICS_TOKEN,
     EMAIL_FROM: 'Thuispost <nieuwsbrief@example.org>',
   };
 });
@@ -66,7 +69,7 @@ describe('the Workers entry', () => {
   });
 
   it('is ready on the Hyperdrive database, says Redis is not checked, and closes its pool', async () => {
-    const { res, closes } = await call('/readyz');
+    const { res, closes } = await call('/readyz', monitoring);
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.ready).toBe(true);
@@ -77,6 +80,20 @@ describe('the Workers entry', () => {
     expect(closes).toBe(1);
   });
 
+  it('answers /readyz without credentials with the status only, and /metrics only with METRICS_TOKEN', async () => {
+    const brief = await call('/readyz');
+    expect(brief.res.status).toBe(200);
+    expect(await brief.res.json()).toEqual({ status: 'ready' });
+    const refused = await call('/metrics');
+    expect(refused.res.status).toBe(401);
+    expect(await refused.res.text()).not.toContain('http_request_duration_seconds');
+    const wrong = await call('/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}x` } });
+    expect(wrong.res.status).toBe(401);
+    const scraped = await call('/metrics', monitoring);
+    expect(scraped.res.status).toBe(200);
+    expect(await scraped.res.text()).toContain('http_request_duration_seconds');
+  });
+
   it('reports LinkedIn in /readyz as on Node: a refused token and an old API version warn, never unready', async () => {
     const headless: WorkerEnv = {
       ...env,
@@ -84,7 +101,7 @@ describe('the Workers entry', () => {
       LINKEDIN_ORGANIZATION_ID: '737373',
       LINKEDIN_VERSION: '202401',
     };
-    expect((await (await call('/readyz', undefined, headless)).res.json()).checks.linkedin).toMatchObject({
+    expect((await (await call('/readyz', monitoring, headless)).res.json()).checks.linkedin).toMatchObject({
       ok: true,
       mode: 'environment',
       warning: expect.stringContaining('LINKEDIN_VERSION 202401'),
@@ -92,7 +109,7 @@ describe('the Workers entry', () => {
     await ctx.db
       .transaction()
       .execute((tx) => markEnvTokenRefused(tx, 'geweigerd-token', 'Unauthorized', new Date()));
-    const { res } = await call('/readyz', undefined, headless);
+    const { res } = await call('/readyz', monitoring, headless);
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.ready).toBe(true);

@@ -15,6 +15,7 @@ import { SANDBOXED_HTML_PATH } from '../web/sandboxed-html.js';
 import type { AppDeps, AppEnv } from './deps.js';
 import { loadPrincipal } from './middleware/auth.js';
 import { declaredBodyLimit } from './middleware/body-limit.js';
+import { noStoreForPersonalPaths } from './middleware/no-store.js';
 import { errorToProblem, problem, validationProblem } from './problem.js';
 import { authRoutes } from './routes/auth.js';
 import { docsRoutes } from './routes/docs.js';
@@ -101,6 +102,7 @@ export function createApp(deps: AppDeps) {
     await next();
     if (!c.res.headers.has('content-security-policy')) await defaultSecureHeaders(c, async () => {});
   });
+  app.use('*', noStoreForPersonalPaths);
   const defaultBodyLimit = declaredBodyLimit({
     maxSize: deps.config.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     onError: (c) => problem(c, 413, 'Payload too large', 'The request body is too large.'),

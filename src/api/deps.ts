@@ -30,6 +30,11 @@ export interface AppDeps {
     webhookSecret?: string;
     /** EMAIL_FROM, for the sender-health check of its domain. */
     emailFrom?: string;
+    /**
+     * METRICS_TOKEN: the Bearer token that opens /metrics and the details of /readyz (Prometheus).
+     * Unset: only an admin (API token or session) sees them.
+     */
+    metricsToken?: string;
   };
   /** Named readiness checks besides Postgres and migrations (e.g. Redis). */
   readinessChecks?: Record<string, () => Promise<HealthCheck>>;

@@ -1,6 +1,6 @@
 import type { DbOrTx } from '../db/connection.js';
 import type { Locale } from '../db/schema.js';
-import { type Block, blockSchema } from './edition-content.js';
+import { type Block, renderableBlocks } from './edition-content.js';
 
 /**
  * The public newsletter archive: only editions that were sent (status `sent`), by send time.
@@ -102,12 +102,7 @@ export async function getSentEdition(db: DbOrTx, slug: string): Promise<WebEditi
     .where('slug', '=', slug)
     .executeTakeFirst();
   if (!row) return null;
-  const blocks: Block[] = [];
-  for (const raw of Array.isArray(row.blocks) ? row.blocks : []) {
-    const parsed = blockSchema.safeParse(raw);
-    if (parsed.success) blocks.push(parsed.data);
-  }
-  return { ...toArchived(row), blocks };
+  return { ...toArchived(row), blocks: renderableBlocks(row.blocks) };
 }
 
 /** The image for link previews: the edition's own, else its first image block. */

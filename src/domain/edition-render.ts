@@ -1,7 +1,7 @@
 import type { DbOrTx } from '../db/connection.js';
 import type { Locale } from '../db/schema.js';
 import { renderEdition } from '../emails/render-edition.js';
-import { blocksSchema } from './edition-content.js';
+import { renderableBlocks } from './edition-content.js';
 import type { EditionView } from './editions.js';
 import { getSettings } from './settings.js';
 
@@ -29,7 +29,7 @@ export async function renderEditionLocales(
     .where('edition_topics.edition_id', '=', edition.id)
     .orderBy('topics.position')
     .executeTakeFirst();
-  const blocks = blocksSchema.parse(edition.blocks);
+  const blocks = renderableBlocks(edition.blocks);
   const renders = await Promise.all(
     (options.locales ?? LOCALES).map(async (locale) => ({
       locale,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { DbOrTx } from '../db/connection.js';
 import { hasControlCharacter } from './email-address.js';
+import { urlField } from './urls.js';
 
 /** Programme settings with their defaults; stored rows override them key by key. */
 export const settingsSchema = z.object({
@@ -35,11 +36,11 @@ export const settingsSchema = z.object({
   /** Announcements wait as drafts until an editor approves them; off: they go out right after the send. */
   linkedinAnnouncementNeedsApproval: z.boolean().default(false),
   /** Thumbnail for announcements of editions without an image of their own (LinkedIn shows no preview without one). */
-  linkedinDefaultImageUrl: z.string().trim().url().max(2000).nullable().default(null),
+  linkedinDefaultImageUrl: urlField('fetchedImage').nullable().default(null),
   /** The programme description in English, for the public site with ?lang=en; empty: the Dutch one is shown. */
   programmeDescriptionEn: z.string().trim().max(2000).default(''),
   /** Image for link previews (OpenGraph) of public pages without an image of their own; absolute URL. */
-  siteImageUrl: z.string().trim().url().max(2000).nullable().default(null),
+  siteImageUrl: urlField('fetchedImage').nullable().default(null),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -1,6 +1,6 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, json, type TestContext } from '../helpers/context.js';
+import { createTestContext, json, METRICS_AUTH, type TestContext } from '../helpers/context.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -16,7 +16,7 @@ describe('health', () => {
   });
 
   it('is ready with a migrated database', async () => {
-    const res = await ctx.app.request('/readyz');
+    const res = await ctx.app.request('/readyz', { headers: METRICS_AUTH });
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.ready).toBe(true);
@@ -30,7 +30,7 @@ describe('health', () => {
       ...ctx.deps,
       readinessChecks: { redis: async () => ({ ok: false, detail: 'connection refused' }) },
     });
-    const res = await app.request('/readyz');
+    const res = await app.request('/readyz', { headers: METRICS_AUTH });
     expect(res.status).toBe(503);
     const body = await res.json();
     expect(body.ready).toBe(false);
@@ -39,7 +39,7 @@ describe('health', () => {
 
   it('exposes Prometheus metrics with the request histogram', async () => {
     await ctx.app.request('/healthz');
-    const res = await ctx.app.request('/metrics');
+    const res = await ctx.app.request('/metrics', { headers: METRICS_AUTH });
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toContain('http_request_duration_seconds_bucket');

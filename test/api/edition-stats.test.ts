@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import type { DeliveryStatus } from '../../src/db/schema.js';
 import { refreshEditionMetrics } from '../../src/domain/edition-stats.js';
-import { createTestContext, type TestContext } from '../helpers/context.js';
+import { createTestContext, METRICS_AUTH, type TestContext } from '../helpers/context.js';
 
 let ctx: TestContext;
 let viewer: Record<string, string>;
@@ -298,7 +298,7 @@ describe('edition progress in /metrics', () => {
       ...ctx.deps,
       beforeMetrics: () => refreshEditionMetrics(ctx.db, ctx.deps.metrics),
     });
-    const text = await (await app.request('/metrics')).text();
+    const text = await (await app.request('/metrics', { headers: METRICS_AUTH })).text();
     expect(text).toContain(`edition_deliveries{edition_id="${sending}",status="queued"} 3`);
     expect(text).toContain(`edition_deliveries{edition_id="${sending}",status="delivered"} 2`);
     expect(text).toContain(`edition_deliveries{edition_id="${sending}",status="bounced"} 0`);
@@ -307,7 +307,7 @@ describe('edition progress in /metrics', () => {
 
     // Once finished, an edition drops out at the next refresh.
     await ctx.db.updateTable('editions').set({ status: 'sent' }).where('id', '=', sending).execute();
-    const after = await (await app.request('/metrics')).text();
+    const after = await (await app.request('/metrics', { headers: METRICS_AUTH })).text();
     expect(after).not.toContain(`edition_id="${sending}"`);
     expect(after).toContain(`edition_id="${paused}"`);
   });

@@ -11,7 +11,7 @@ import { startEmbeddedRedis } from '../../src/infra/embedded-redis.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { FakeLinkedIn } from '../fakes/linkedin-server.js';
 import { FakeResend } from '../fakes/resend-server.js';
-import { TEST_APP_SECRET } from '../helpers/context.js';
+import { METRICS_AUTH, TEST_APP_SECRET, TEST_METRICS_TOKEN } from '../helpers/context.js';
 import {
   childEnv,
   freePort,
@@ -112,6 +112,7 @@ export class FaultStack {
       REDIS_URL: this.redisUrl,
       REDIS_PREFIX: 'storing',
       APP_SECRET: TEST_APP_SECRET,
+      METRICS_TOKEN: TEST_METRICS_TOKEN,
       PORT: String(this.ports.api),
       PUBLIC_BASE_URL: this.apiUrl,
       RESEND_API_KEY: 're_test_key',
@@ -169,7 +170,10 @@ export class FaultStack {
 
   /** What each process says about itself: for a failure message. */
   private async diagnosis(): Promise<string> {
-    const readyz = await fetch(`${this.apiUrl}/readyz`, { signal: AbortSignal.timeout(5_000) })
+    const readyz = await fetch(`${this.apiUrl}/readyz`, {
+      headers: METRICS_AUTH,
+      signal: AbortSignal.timeout(5_000),
+    })
       .then(async (response) => `${response.status} ${await response.text()}`)
       .catch((error: Error) => error.message);
     const describe = (name: string, running: RunningProcess) =>

@@ -18,6 +18,9 @@ import { withDatabase } from './global-setup.js';
 
 export const TEST_PASSWORD = 'correct horse battery staple';
 export const TEST_APP_SECRET = 'test-secret-'.padEnd(48, 'x');
+/** METRICS_TOKEN in tests, and the header Prometheus sends with it. */
+export const TEST_METRICS_TOKEN = 'test-metrics-token-'.padEnd(48, 'm');
+export const METRICS_AUTH = { authorization: `Bearer ${TEST_METRICS_TOKEN}` };
 /** Svix signing secret of the Resend webhook in tests: whsec_ + base64 of 32 bytes. */
 export const TEST_WEBHOOK_SECRET = `whsec_${Buffer.from('thuispost-test-webhook-secret-32').toString('base64')}`;
 
@@ -92,6 +95,7 @@ export async function createTestContext(
       mailerKind: options.mailerKind ?? 'mailbox',
       siteOrigins: ['https://www.voorbeeld.test'],
       webhookSecret: TEST_WEBHOOK_SECRET,
+      metricsToken: TEST_METRICS_TOKEN,
     },
     clientIp: (c) => c.req.header('x-test-client-ip') ?? '127.0.0.1',
     // As src/server.ts: the signup route's production path.

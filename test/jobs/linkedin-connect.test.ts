@@ -5,7 +5,13 @@ import type { LinkedInAppConfig } from '../../src/infra/linkedin-config.js';
 import { SecretBox } from '../../src/infra/secret-box.js';
 import { FakeLinkedIn } from '../fakes/linkedin-server.js';
 import { startTestBackground, type TestBackground } from '../helpers/background.js';
-import { createTestContext, json, TEST_APP_SECRET, type TestContext } from '../helpers/context.js';
+import {
+  createTestContext,
+  json,
+  METRICS_AUTH,
+  TEST_APP_SECRET,
+  type TestContext,
+} from '../helpers/context.js';
 import { waitUntil } from '../helpers/process.js';
 
 /**
@@ -378,7 +384,7 @@ describe('health warnings', () => {
       linkedin,
       readinessChecks: { linkedin: () => linkedinReadiness(ctx.db, { version: '202504' }, now) },
     });
-    const readyz = await withCheck.request('/readyz');
+    const readyz = await withCheck.request('/readyz', { headers: METRICS_AUTH });
     expect(readyz.status).toBe(200);
     expect((await readyz.json()).checks.linkedin).toMatchObject({
       ok: true,

@@ -27,6 +27,7 @@ import {
   updateDocument,
 } from '../../domain/documents.js';
 import { DomainError, Invalid } from '../../domain/errors.js';
+import { urlField } from '../../domain/urls.js';
 import { audited } from '../audited.js';
 import { resourceRoutes } from '../crud.js';
 import type { AppEnv } from '../deps.js';
@@ -59,18 +60,7 @@ const isoDate = z
   }, 'Dit is geen bestaande datum.')
   .openapi({ example: '2026-03-01' });
 
-const webUrl = z
-  .string()
-  .trim()
-  .max(2000)
-  .refine((value) => {
-    try {
-      return ['https:', 'http:'].includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  }, 'Gebruik een volledig webadres dat begint met https://')
-  .openapi({ example: 'https://www.voorbeeld.test/rapport' });
+const webUrl = urlField('web').openapi({ example: 'https://www.voorbeeld.test/rapport' });
 
 const documentCommonFields = {
   category: z

@@ -13,6 +13,7 @@ import {
   transitionEdition,
   updateEdition,
 } from '../../domain/editions.js';
+import { urlField } from '../../domain/urls.js';
 import type { AppEnv } from '../deps.js';
 import { apiRoute, IdParam, jsonContent } from '../openapi.js';
 
@@ -75,7 +76,9 @@ export const EditionInputSchema = z
     topics: z.array(z.string().max(60)).min(1, 'Kies minstens één onderwerp.').max(20),
     organisationKinds: z.array(KindSchema).max(4).optional(),
     blocks: blocksSchema,
-    imageUrl: z.string().url().max(2000).nullable().optional(),
+    imageUrl: urlField('fetchedImage').nullable().optional().openapi({
+      description: 'Share image (og:image of the web version, LinkedIn thumbnail): an http(s) URL',
+    }),
     openTracking: z.boolean().optional(),
   })
   .openapi('EditionInput');

@@ -2,11 +2,20 @@ import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { sql } from 'kysely';
 import { pendingMigrations } from '../../db/migrate.js';
 import type { AppEnv, HealthCheck } from '../deps.js';
+import { canSeeMonitoring } from '../middleware/monitoring.js';
 import { apiRoute } from '../openapi.js';
+import { problem } from '../problem.js';
 
 const CheckSchema = z.object({ ok: z.boolean(), detail: z.string().optional() }).passthrough();
 const ReadySchema = z
-  .object({ ready: z.boolean(), checks: z.record(z.string(), CheckSchema) })
+  .object({
+    status: z.enum(['ready', 'not_ready']),
+    ready: z.boolean().optional().openapi({ description: 'With METRICS_TOKEN or as an admin only' }),
+    checks: z
+      .record(z.string(), CheckSchema)
+      .optional()
+      .openapi({ description: 'Per dependency; with METRICS_TOKEN or as an admin only' }),
+  })
   .openapi('Readiness');
 
 async function timed(check: () => Promise<HealthCheck>, timeoutMs = 3_000): Promise<HealthCheck> {
@@ -50,12 +59,18 @@ export function healthRoutes() {
       access: 'public',
       tags: ['health'],
       summary: 'Readiness: Postgres and Redis reachable, migrations current',
+      description:
+        'Anyone gets the status (200 ready, 503 not). The checks per dependency (names, errors, ' +
+        'pending migrations, warnings) only with `Authorization: Bearer <METRICS_TOKEN>`, an admin ' +
+        "API token or an admin's session; a wrong token is refused with 401.",
       responses: {
         200: { description: 'Ready', content: { 'application/json': { schema: ReadySchema } } },
         503: { description: 'Not ready', content: { 'application/json': { schema: ReadySchema } } },
       },
     }),
     async (c) => {
+      // Before the checks: a wrong token is refused without any work.
+      const detailed = await canSeeMonitoring(c);
       const { db, readinessChecks = {} } = c.var.deps;
       const named: Record<string, () => Promise<HealthCheck>> = {
         postgres: async () => {
@@ -75,11 +90,24 @@ export function healthRoutes() {
       );
       const checks = Object.fromEntries(results);
       const ready = results.every(([, result]) => result.ok);
-      return c.json({ ready, checks }, ready ? 200 : 503);
+      const status = ready ? ('ready' as const) : ('not_ready' as const);
+      // Without credentials: the status only. Dependency names, error texts, migration names and
+      // versions help an attacker more than a load balancer.
+      return c.json(detailed ? { status, ready, checks } : { status }, ready ? 200 : 503);
     },
   );
 
+  // Prometheus authenticates with METRICS_TOKEN (README: Operations and monitoring); admins may look too.
   app.get('/metrics', async (c) => {
+    if (!(await canSeeMonitoring(c))) {
+      c.header('www-authenticate', 'Bearer realm="metrics"');
+      return problem(
+        c,
+        401,
+        'Unauthorized',
+        'Send Authorization: Bearer <METRICS_TOKEN> (or an admin API token, or log in as an admin).',
+      );
+    }
     const { metrics, beforeMetrics } = c.var.deps;
     await beforeMetrics?.().catch(() => undefined);
     return c.body(await metrics.metrics(), 200, { 'content-type': metrics.contentType });

@@ -17,6 +17,7 @@ import {
   updatePost,
 } from '../../domain/linkedin.js';
 import { getSettings, updateSettings } from '../../domain/settings.js';
+import { urlField } from '../../domain/urls.js';
 import { composeCommentary, escapedLength, MAX_COMMENTARY } from '../../providers/linkedin-text.js';
 import { audited } from '../audited.js';
 import type { AppEnv } from '../deps.js';
@@ -33,16 +34,9 @@ export const StatusSchema = z.enum([
 ]);
 const KindSchema = z.enum(['edition', 'article', 'document', 'custom']);
 const InputKindSchema = z.enum(['article', 'document', 'custom']);
-/** An http(s) address: LinkedIn is given links and images on the web only. */
-export function isHttpUrl(value: string | null | undefined): value is string {
-  if (!value) return false;
-  try {
-    return ['http:', 'https:'].includes(new URL(value).protocol);
-  } catch {
-    return false;
-  }
-}
-const httpUrl = (message: string) => z.string().trim().max(2000).refine(isHttpUrl, message);
+// LinkedIn is given links to web pages, and images it gets from our SSRF-guarded fetch (see urls.ts).
+const LINK_MESSAGE = 'Geef een http(s)-link.';
+const IMAGE_MESSAGE = 'Geef een http(s)-adres van een afbeelding.';
 const AtSchema = z.iso.datetime({
   offset: true,
   message: 'Geef datum en tijd met tijdzone, bijvoorbeeld 2026-03-10T09:00:00+01:00.',
@@ -95,10 +89,10 @@ export const PostInputSchema = z
       .trim()
       .min(1, 'Schrijf een tekst voor het bericht.')
       .max(MAX_COMMENTARY, `Hoogstens ${MAX_COMMENTARY} tekens.`),
-    link: httpUrl('Geef een http(s)-link.'),
+    link: urlField('web', LINK_MESSAGE),
     title: z.string().trim().min(1, 'Geef een titel voor de link.').max(200),
     description: z.string().trim().min(1, 'Geef een korte beschrijving voor de link.').max(300),
-    imageUrl: httpUrl('Geef een http(s)-adres van een afbeelding.').nullable().optional(),
+    imageUrl: urlField('fetchedImage', IMAGE_MESSAGE).nullable().optional(),
     scheduledAt: AtSchema.nullable().optional(),
   })
   .openapi('LinkedInPostInput');
@@ -232,7 +226,7 @@ export function linkedinRoutes() {
               .object({
                 announcementTemplate: z.string().trim().min(1).max(MAX_COMMENTARY),
                 announcementNeedsApproval: z.boolean(),
-                defaultImageUrl: httpUrl('Geef een http(s)-adres van een afbeelding.').nullable(),
+                defaultImageUrl: urlField('fetchedImage', IMAGE_MESSAGE).nullable(),
               })
               .partial()
               .strict(),

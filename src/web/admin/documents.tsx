@@ -32,6 +32,7 @@ import {
   updateCategory,
 } from '../../domain/documents.js';
 import { Invalid } from '../../domain/errors.js';
+import { safeUrl } from '../../domain/urls.js';
 import { adminArea } from './area.js';
 import {
   Checkbox,
@@ -109,8 +110,12 @@ function StatusBadges(props: { doc: DocumentRow }) {
   );
 }
 
-/** Where an editor can see the document itself: the stored file (also as a draft) or the link. */
-const viewHref = (doc: DocumentRow) => (doc.kind === 'link' ? doc.url! : `/api/v1/documents/${doc.id}/file`);
+/**
+ * Where an editor can see the document itself: the stored file (also as a draft) or the link; none
+ * (an <a> without href) for a stored link that is no web address (checked again at render time).
+ */
+const viewHref = (doc: DocumentRow) =>
+  doc.kind === 'link' ? (safeUrl(doc.url, 'web') ?? undefined) : `/api/v1/documents/${doc.id}/file`;
 
 function documentFields(
   state: FormState,

@@ -2,12 +2,7 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../../api/deps.js';
-import {
-  isHttpUrl,
-  PostInputSchema,
-  StatusSchema as PostStatusSchema,
-  requeueHeld,
-} from '../../api/routes/linkedin.js';
+import { PostInputSchema, StatusSchema as PostStatusSchema, requeueHeld } from '../../api/routes/linkedin.js';
 import type { Tx } from '../../db/connection.js';
 import type { LinkedInPostKind, LinkedInPostStatus } from '../../db/schema.js';
 import { Conflict } from '../../domain/errors.js';
@@ -28,6 +23,7 @@ import {
   schedulePost,
   updatePost,
 } from '../../domain/linkedin.js';
+import { safeUrl } from '../../domain/urls.js';
 import { roleAtLeast } from '../../domain/users.js';
 import {
   composeCommentary,
@@ -390,7 +386,10 @@ interface Preview {
   title: string;
   description: string;
   domain: string;
+  /** An image this page can show (https: the admin's CSP blocks http images). */
   imageUrl: string | null;
+  /** An http image LinkedIn will get (our server fetches it), which this page cannot show. */
+  imageNotShown: string | null;
   imageIsDefault: boolean;
 }
 
@@ -414,7 +413,8 @@ async function previewOf(
     title: post.title,
     description: post.description,
     domain,
-    imageUrl: isHttpUrl(imageUrl) ? imageUrl : null,
+    imageUrl: safeUrl(imageUrl, 'image'),
+    imageNotShown: safeUrl(imageUrl, 'image') === null ? safeUrl(imageUrl, 'fetchedImage') : null,
     imageIsDefault: post.imageUrl === null && imageUrl !== null,
   };
 }
@@ -446,6 +446,11 @@ function PostPreview(props: { preview: Preview }) {
         <div class="li-card">
           {p.imageUrl ? (
             <img src={p.imageUrl} alt={p.imageIsDefault ? 'Standaardafbeelding' : 'Afbeelding bij de link'} />
+          ) : p.imageNotShown ? (
+            <p>
+              Afbeelding: {p.imageNotShown} (via http; hier alleen te zien bij een https-adres, LinkedIn
+              krijgt haar wel).
+            </p>
           ) : (
             <p>Geen afbeelding: kies er een, anders kan het bericht niet worden gepubliceerd.</p>
           )}
@@ -613,7 +618,7 @@ async function detailPage(c: Context<AppEnv>, post: PostRow, errors: FieldErrors
           </>
         ) : null}
         <dt>Link</dt>
-        <dd>{isHttpUrl(post.link) ? <a href={post.link}>{post.link}</a> : post.link}</dd>
+        <dd>{safeUrl(post.link, 'web') ? <a href={post.link}>{post.link}</a> : post.link}</dd>
         <dt>Pogingen</dt>
         <dd>{post.attempts}</dd>
       </dl>

@@ -28,6 +28,7 @@ import type { Block, InlineSegment } from '../../domain/edition-content.js';
 import { parseInline } from '../../domain/edition-content.js';
 import { NotFound } from '../../domain/errors.js';
 import type { Settings } from '../../domain/settings.js';
+import { safeUrl } from '../../domain/urls.js';
 import { pageStrings, type SiteStrings, siteStrings } from '../i18n.js';
 import { PublicLayout } from '../layout.js';
 import { type PublicContext, queryLang, settingsOf, withLang } from './common.js';
@@ -235,6 +236,8 @@ function ShareTags(props: {
   image: { url: string; alt: string | null } | null;
   publishedTime?: Date;
 }) {
+  // The share image is checked again at render time (stored rows can predate the input check).
+  const image = props.image && safeUrl(props.image.url, 'fetchedImage') ? props.image : null;
   return (
     <>
       <meta property="og:type" content={props.type} />
@@ -243,16 +246,16 @@ function ShareTags(props: {
       <meta property="og:title" content={props.title} />
       {props.description ? <meta property="og:description" content={props.description} /> : null}
       <meta property="og:url" content={props.url} />
-      {props.image ? <meta property="og:image" content={props.image.url} /> : null}
-      {props.image?.alt ? <meta property="og:image:alt" content={props.image.alt} /> : null}
+      {image ? <meta property="og:image" content={image.url} /> : null}
+      {image?.alt ? <meta property="og:image:alt" content={image.alt} /> : null}
       {props.publishedTime ? (
         <meta property="article:published_time" content={props.publishedTime.toISOString()} />
       ) : null}
-      <meta name="twitter:card" content={props.image ? 'summary_large_image' : 'summary'} />
+      <meta name="twitter:card" content={image ? 'summary_large_image' : 'summary'} />
       <meta name="twitter:title" content={props.title} />
       {props.description ? <meta name="twitter:description" content={props.description} /> : null}
-      {props.image ? <meta name="twitter:image" content={props.image.url} /> : null}
-      {props.image?.alt ? <meta name="twitter:image:alt" content={props.image.alt} /> : null}
+      {image ? <meta name="twitter:image" content={image.url} /> : null}
+      {image?.alt ? <meta name="twitter:image:alt" content={image.alt} /> : null}
     </>
   );
 }
@@ -325,11 +328,15 @@ function DocumentLink(props: { doc: DocumentRow; lang: Locale; t: SiteStrings })
       </a>
     );
   }
+  // Checked again here: a row written past the API (an import, a hand edit) must not put a
+  // javascript: or data: address into a link.
+  const url = safeUrl(doc.url, 'web');
+  if (!url) return <span>{doc.title}</span>;
   return (
-    <a href={doc.url ?? '#'}>
+    <a href={url}>
       {doc.title}{' '}
       <span class="hint-inline">
-        ({t.documents.link}: {hostOf(doc.url ?? '')})
+        ({t.documents.link}: {hostOf(url)})
       </span>
     </a>
   );
