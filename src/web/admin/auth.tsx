@@ -1,16 +1,26 @@
 /** @jsxImportSource hono/jsx */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
+import { z } from 'zod';
 import type { AppEnv } from '../../api/deps.js';
 import { parseFormBody } from '../../api/forms.js';
 import { assertCsrf, isFormRequest } from '../../api/middleware/auth.js';
 import { logIn, logOut } from '../../api/routes/auth.js';
 import { completeSetup, isSetupTokenValid } from '../../domain/auth.js';
 import { DomainError, Invalid } from '../../domain/errors.js';
+import { PASSWORD_LENGTH } from '../../domain/users.js';
 import { constantTimeEqual, randomToken } from '../../infra/crypto.js';
 import { FormError, Layout } from '../layout.js';
+import { AdminPage, ErrorSummary, Field, type FieldErrors } from './ui.js';
 
 const LOGIN_CSRF_COOKIE = 'tp_login_csrf';
+
+const SetupEmail = z
+  .string()
+  .trim()
+  .min(1, 'Vul je e-mailadres in.')
+  .max(254, 'Een e-mailadres mag hoogstens 254 tekens lang zijn.')
+  .email('Vul een geldig e-mailadres in, bijvoorbeeld naam@voorbeeld.nl.');
 
 function field(form: Record<string, unknown>, name: string): string {
   const value = form[name];
@@ -82,34 +92,38 @@ export function authPages() {
     return c.redirect('/admin/login', 303);
   });
 
-  const setupPage = (token: string, error?: string, fields: Record<string, string> = {}) => (
-    <Layout title="Eerste beheerder instellen">
+  const setupPage = (
+    c: Context<AppEnv>,
+    token: string,
+    errors: FieldErrors = {},
+    fields: Record<string, string> = {},
+  ) => (
+    <AdminPage c={c} title="Eerste beheerder instellen">
       <p>Maak het eerste beheerdersaccount aan. Deze link werkt één keer.</p>
+      <ErrorSummary errors={errors} />
       <form method="post" action={`/admin/setup/${encodeURIComponent(token)}`} novalidate>
-        <FormError id="setup-error" message={error} />
-        <label for="email">E-mailadres</label>
-        <input
-          id="email"
+        <Field
           name="email"
+          label="E-mailadres"
           type="email"
           autocomplete="username"
           required
           value={fields.email ?? ''}
+          errors={errors}
         />
-        <label for="name">Naam</label>
-        <input id="name" name="name" type="text" autocomplete="name" value={fields.name ?? ''} />
-        <label for="password">Wachtwoord (minstens 12 tekens)</label>
-        <input
-          id="password"
+        <Field name="name" label="Naam" autocomplete="name" value={fields.name ?? ''} errors={errors} />
+        <Field
           name="password"
+          label="Wachtwoord"
           type="password"
           autocomplete="new-password"
           required
-          minlength={12}
+          errors={errors}
+          hint={`Minstens ${PASSWORD_LENGTH.min} tekens en moeilijk te raden: bijvoorbeeld een zin van vier of meer ongewone woorden.`}
         />
         <button type="submit">Account aanmaken</button>
       </form>
-    </Layout>
+    </AdminPage>
   );
 
   const expiredSetup = () => (
@@ -125,7 +139,7 @@ export function authPages() {
     const { db, clock } = c.var.deps;
     const token = c.req.param('token');
     if (!(await isSetupTokenValid(db, clock, token))) return c.html(expiredSetup(), 410);
-    return c.html(setupPage(token));
+    return c.html(setupPage(c, token));
   });
 
   // The unguessable one-time token in the URL is what protects this form (no session exists yet).
@@ -139,16 +153,18 @@ export function authPages() {
       name: field(form, 'name'),
       password: field(form, 'password'),
     };
+    const email = SetupEmail.safeParse(input.email);
+    if (!email.success) {
+      return c.html(setupPage(c, token, { email: email.error.issues[0]!.message }, input), 422);
+    }
     try {
       await db.transaction().execute((tx) => completeSetup(tx, clock, token, input));
     } catch (error) {
       if (error instanceof Invalid && error.fields.length > 0) {
-        return c.html(setupPage(token, error.fields.map((f) => f.message).join(' '), input), 422);
+        const errors = Object.fromEntries(error.fields.map((f) => [f.field, f.message]));
+        return c.html(setupPage(c, token, errors, input), 422);
       }
       if (error instanceof DomainError) return c.html(expiredSetup(), 410);
-      if (error instanceof Error && error.name === 'ZodError') {
-        return c.html(setupPage(token, 'Vul een geldig e-mailadres in.', input), 422);
-      }
       throw error;
     }
     await logIn(c, input.email, input.password);
