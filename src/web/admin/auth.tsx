@@ -7,7 +7,7 @@ import { parseFormBody } from '../../api/forms.js';
 import { assertCsrf, isFormRequest } from '../../api/middleware/auth.js';
 import { logIn, logOut } from '../../api/routes/auth.js';
 import { completeSetup, isSetupTokenValid } from '../../domain/auth.js';
-import { DomainError, Invalid } from '../../domain/errors.js';
+import { DomainError, Invalid, TooManyRequests } from '../../domain/errors.js';
 import { PASSWORD_LENGTH } from '../../domain/users.js';
 import { constantTimeEqual, randomToken } from '../../infra/crypto.js';
 import { FormError, Layout } from '../layout.js';
@@ -21,6 +21,13 @@ const SetupEmail = z
   .min(1, 'Vul je e-mailadres in.')
   .max(254, 'Een e-mailadres mag hoogstens 254 tekens lang zijn.')
   .email('Vul een geldig e-mailadres in, bijvoorbeeld naam@voorbeeld.nl.');
+
+/** `45 seconden`, `1 minuut`, `12 minuten`. */
+function waitInDutch(seconds: number): string {
+  if (seconds < 90) return seconds === 1 ? '1 seconde' : `${seconds} seconden`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minuten`;
+}
 
 function field(form: Record<string, unknown>, name: string): string {
   const value = form[name];
@@ -74,11 +81,13 @@ export function authPages() {
     try {
       await logIn(c, field(form, 'email'), field(form, 'password'));
     } catch (error) {
+      if (error instanceof TooManyRequests) {
+        c.header('retry-after', String(error.retryAfterSeconds));
+        const message = `Te veel pogingen. Probeer het over ${waitInDutch(error.retryAfterSeconds)} opnieuw.`;
+        return c.html(loginPage(csrf, message, field(form, 'email')), 429);
+      }
       if (error instanceof DomainError) {
-        const message =
-          error.status === 429
-            ? 'Te veel pogingen. Wacht een paar minuten en probeer het opnieuw.'
-            : 'Het e-mailadres of wachtwoord klopt niet.';
+        const message = 'Het e-mailadres of wachtwoord klopt niet.';
         return c.html(loginPage(csrf, message, field(form, 'email')), error.status);
       }
       throw error;
