@@ -1,11 +1,12 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { getCookie } from 'hono/cookie';
 import { createSession, deleteSession } from '../../domain/auth.js';
 import { Unauthorized } from '../../domain/errors.js';
 import { admitLoginAttempt, loginSucceeded } from '../../domain/login-throttle.js';
 import { authenticate, type PublicUser } from '../../domain/users.js';
 import { sha256 } from '../../infra/crypto.js';
+import { deleteAppCookie, setAppCookie } from '../cookies.js';
 import type { AppEnv } from '../deps.js';
 import { assertCsrf, SESSION_COOKIE } from '../middleware/auth.js';
 import { apiRoute } from '../openapi.js';
@@ -45,10 +46,9 @@ export async function logIn(c: Context<AppEnv>, email: string, password: string)
   if (!user) throw new Unauthorized('The email address or password is not correct.');
   await loginSucceeded(db, clock, keys);
   const session = await createSession(db, clock, user.id, c.req.header('user-agent') ?? null);
-  setCookie(c, SESSION_COOKIE, session.sessionToken, {
+  setAppCookie(c, SESSION_COOKIE, session.sessionToken, {
     httpOnly: true,
     sameSite: 'Lax',
-    secure: c.var.deps.config.publicBaseUrl.startsWith('https:'),
     path: '/',
     expires: session.expiresAt,
   });
@@ -58,7 +58,7 @@ export async function logIn(c: Context<AppEnv>, email: string, password: string)
 export async function logOut(c: Context<AppEnv>) {
   const token = getCookie(c, SESSION_COOKIE);
   if (token) await deleteSession(c.var.deps.db, token);
-  deleteCookie(c, SESSION_COOKIE, { path: '/' });
+  deleteAppCookie(c, SESSION_COOKIE, { path: '/' });
 }
 
 export function authRoutes() {

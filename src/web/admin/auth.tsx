@@ -1,6 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import { type Context, Hono } from 'hono';
-import { getCookie, setCookie } from 'hono/cookie';
+import { getCookie } from 'hono/cookie';
+import { setAppCookie } from '../../api/cookies.js';
 import { z } from 'zod';
 import type { AppEnv } from '../../api/deps.js';
 import { parseFormBody } from '../../api/forms.js';
@@ -65,7 +66,7 @@ export function authPages() {
 
   app.get('/login', (c) => {
     const csrf = randomToken();
-    setCookie(c, LOGIN_CSRF_COOKIE, csrf, { httpOnly: true, sameSite: 'Strict', path: '/admin' });
+    setAppCookie(c, LOGIN_CSRF_COOKIE, csrf, { httpOnly: true, sameSite: 'Strict', path: '/admin' });
     return c.html(loginPage(csrf));
   });
 
@@ -74,7 +75,7 @@ export function authPages() {
     const form = await parseFormBody(c);
     const cookie = getCookie(c, LOGIN_CSRF_COOKIE) ?? '';
     const csrf = randomToken();
-    setCookie(c, LOGIN_CSRF_COOKIE, csrf, { httpOnly: true, sameSite: 'Strict', path: '/admin' });
+    setAppCookie(c, LOGIN_CSRF_COOKIE, csrf, { httpOnly: true, sameSite: 'Strict', path: '/admin' });
     if (!cookie || !constantTimeEqual(cookie, field(form, '_csrf'))) {
       return c.html(loginPage(csrf, 'Het formulier is verlopen. Probeer het opnieuw.'), 403);
     }
