@@ -1,8 +1,8 @@
 /** @jsxImportSource hono/jsx */
 import { type Context, Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { setAppCookie } from '../../api/cookies.js';
 import { z } from 'zod';
+import { setAppCookie } from '../../api/cookies.js';
 import type { AppEnv } from '../../api/deps.js';
 import { parseFormBody } from '../../api/forms.js';
 import { assertCsrf, isFormRequest } from '../../api/middleware/auth.js';
