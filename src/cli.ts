@@ -13,8 +13,8 @@ const USAGE = `Usage: npm run cli -- <command> [options]
   migrate                                      apply pending database migrations
   user create --email E --role R [--name N]    create an editor account; the password is read
                                                from a prompt, or from standard input when piped;
-                                               it must be hard to guess (not password1234, not
-                                               the address or name: a phrase of uncommon words)
+                                               it must be hard to guess: a phrase of uncommon
+                                               words, not a common password, address or name
   user list                                    list accounts
   token create --name N [--role R] [--user E]  create an API token (printed once); it belongs to
                                                --user, or to the first admin
