@@ -23,7 +23,7 @@ export async function httpBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
   const user = await createUser(database.db, {
     email: 'bench@voorbeeld.test',
     role: 'admin',
-    password: 'bench password 123',
+    password: 'bench wachtwoord zeilboot 123',
   });
   const { token } = await createApiToken(database.db, user, { name: 'bench' });
   const {

@@ -48,7 +48,7 @@ export async function pageBenchmarks(env: BenchEnv): Promise<BenchResult[]> {
     const admin = await createUser(database.db, {
       email: 'beheer@voorbeeld.test',
       role: 'admin',
-      password: 'bench password 123',
+      password: 'bench wachtwoord zeilboot 123',
     });
     const session = await createSession(database.db, systemClock, admin.id, 'autocannon');
     // A draft with the newest edition's content, for the block editor.

@@ -508,14 +508,14 @@ export async function runPipeline(
       await createUser(driver.db, {
         email: 'auteur@voorbeeld.test',
         role: 'editor',
-        password: 'bench password 123',
+        password: 'bench wachtwoord zeilboot 123',
       }),
     );
     const approver = principal(
       await createUser(driver.db, {
         email: 'goedkeurder@voorbeeld.test',
         role: 'editor',
-        password: 'bench password 123',
+        password: 'bench wachtwoord zeilboot 123',
       }),
     );
     const editionId = await driver.db.transaction().execute(async (tx) => {

@@ -12,7 +12,9 @@ const USAGE = `Usage: npm run cli -- <command> [options]
 
   migrate                                      apply pending database migrations
   user create --email E --role R [--name N]    create an editor account; the password is read
-                                               from a prompt, or from standard input when piped
+                                               from a prompt, or from standard input when piped;
+                                               it must be hard to guess: a phrase of uncommon
+                                               words, not a common password, address or name
   user list                                    list accounts
   token create --name N [--role R] [--user E]  create an API token (printed once); it belongs to
                                                --user, or to the first admin
@@ -39,7 +41,7 @@ async function readPassword(): Promise<string> {
   }
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
   const output = rl as unknown as { _writeToOutput: (text: string) => void };
-  process.stdout.write('Password (at least 12 characters): ');
+  process.stdout.write('Password (at least 12 characters, hard to guess): ');
   output._writeToOutput = () => {};
   const password = await new Promise<string>((resolve) => rl.question('', resolve));
   rl.close();

@@ -97,6 +97,19 @@ export interface RateLimitsTable {
   hits: number;
 }
 
+export interface LoginThrottlesTable {
+  account_key: string;
+  failures: number;
+  next_attempt_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface LoginKnownAddressesTable {
+  account_key: string;
+  address_key: string;
+  last_success_at: Timestamp;
+}
+
 export interface AuditLogTable {
   id: GeneratedAlways<string>;
   at: DefaultedTimestamp;
@@ -542,6 +555,8 @@ export interface Database {
   emails: EmailsTable;
   dev_mailbox: DevMailboxTable;
   rate_limits: RateLimitsTable;
+  login_throttles: LoginThrottlesTable;
+  login_known_addresses: LoginKnownAddressesTable;
   audit_log: AuditLogTable;
 }
 

@@ -4,6 +4,7 @@ import type { DbOrTx } from '../db/connection.js';
 import type { Role, User } from '../db/schema.js';
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from '../infra/crypto.js';
 import { Conflict, Invalid, NotFound } from './errors.js';
+import { passwordWeakness } from './password-strength.js';
 
 export const ROLES = ['viewer', 'editor', 'admin'] as const satisfies readonly Role[];
 const RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2 };
@@ -25,6 +26,28 @@ export const passwordSchema = z
 
 export const userEmailSchema = z.string().trim().toLowerCase().max(254).email('Enter a valid email address.');
 
+/**
+ * Refuses a password that is too short or too long, or easy to guess (common, a word or name with digits, the account's own
+ * address or name): Dutch on the field, English in the message (the API's detail, the CLI).
+ */
+export async function assertStrongPassword(
+  password: string,
+  person: { email?: string; name?: string | null },
+): Promise<void> {
+  const { min, max } = PASSWORD_LENGTH;
+  if (password.length < min || password.length > max) {
+    throw new Invalid(`Use ${min} to ${max} characters for the password.`, [
+      {
+        field: 'password',
+        message:
+          password.length < min ? `Gebruik minstens ${min} tekens.` : `Gebruik hoogstens ${max} tekens.`,
+      },
+    ]);
+  }
+  const weakness = await passwordWeakness(password, person);
+  if (weakness) throw new Invalid(weakness.en, [{ field: 'password', message: weakness.nl }]);
+}
+
 export type PublicUser = Pick<User, 'id' | 'email' | 'name' | 'role' | 'created_at' | 'disabled_at'>;
 
 const publicColumns = ['id', 'email', 'name', 'role', 'created_at', 'disabled_at'] as const;
@@ -34,12 +57,7 @@ export async function createUser(
   input: { email: string; name?: string; role: Role; password: string },
 ): Promise<PublicUser> {
   const email = userEmailSchema.parse(input.email);
-  const password = passwordSchema.safeParse(input.password);
-  if (!password.success) {
-    throw new Invalid('The password is too weak.', [
-      { field: 'password', message: password.error.issues[0]!.message },
-    ]);
-  }
+  await assertStrongPassword(input.password, { email, name: input.name });
   const existing = await findUserByEmail(db, email);
   if (existing) {
     throw new Conflict('A user with this email address already exists.', [
@@ -82,6 +100,12 @@ export async function updateUser(
   changes: { name?: string; role?: Role; password?: string; disabled?: boolean },
 ): Promise<PublicUser> {
   const current = await getUser(db, id);
+  if (changes.password !== undefined) {
+    await assertStrongPassword(changes.password, {
+      email: current.email,
+      name: changes.name ?? current.name,
+    });
+  }
   if (current.role === 'admin' && changes.role && changes.role !== 'admin') {
     await assertAnotherActiveAdmin(db, id, 'role');
   }

@@ -67,12 +67,12 @@ export async function changesSince(db: Db, afterId: string): Promise<RowChange[]
 }
 
 /**
- * What a rejected request may still write, by design: rate-limit counters (counting refused
- * attempts is their point) and an API token's last use (recorded when the token is recognised,
+ * What a rejected request may still write, by design: rate-limit counters and a login's failure
+ * count (counting refused attempts is their point) and an API token's last use (recorded when the token is recognised,
  * before the route decides).
  */
 export function isExpectedOnRejection(change: RowChange): boolean {
-  if (change.tbl === 'rate_limits') return true;
+  if (change.tbl === 'rate_limits' || change.tbl === 'login_throttles') return true;
   return change.tbl === 'api_tokens' && change.op === 'UPDATE' && change.cols.join() === 'last_used_at';
 }
 

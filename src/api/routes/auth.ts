@@ -1,11 +1,12 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { getCookie } from 'hono/cookie';
 import { createSession, deleteSession } from '../../domain/auth.js';
 import { Unauthorized } from '../../domain/errors.js';
-import { hit } from '../../domain/rate-limits.js';
+import { admitLoginAttempt, loginSucceeded } from '../../domain/login-throttle.js';
 import { authenticate, type PublicUser } from '../../domain/users.js';
 import { sha256 } from '../../infra/crypto.js';
+import { deleteAppCookie, setAppCookie } from '../cookies.js';
 import type { AppEnv } from '../deps.js';
 import { assertCsrf, SESSION_COOKIE } from '../middleware/auth.js';
 import { apiRoute } from '../openapi.js';
@@ -32,34 +33,22 @@ export function userJson(user: PublicUser) {
   };
 }
 
-const LOGIN_WINDOW_MS = 15 * 60 * 1000;
-
 /**
- * Checks the credentials under rate limits (per IP and per account) and opens a session.
- * Shared by the JSON API and the admin login form.
+ * Checks the credentials under the login limits (domain/login-throttle.ts: per address, per
+ * account and address, and a per-account slow-down that addresses the account logged in from
+ * skip) and opens a session. Shared by the JSON API and the admin login form.
  */
 export async function logIn(c: Context<AppEnv>, email: string, password: string) {
   const { db, clock, clientIp } = c.var.deps;
-  const message = 'Too many login attempts. Wait a few minutes and try again.';
-  await hit(
-    db,
-    clock,
-    { key: `login:ip:${sha256(clientIp(c))}`, limit: 30, windowMs: LOGIN_WINDOW_MS },
-    message,
-  );
-  await hit(
-    db,
-    clock,
-    { key: `login:account:${sha256(email.trim().toLowerCase())}`, limit: 10, windowMs: LOGIN_WINDOW_MS },
-    message,
-  );
+  const keys = { account: sha256(email.trim().toLowerCase()), address: sha256(clientIp(c)) };
+  await admitLoginAttempt(db, clock, keys);
   const user = await authenticate(db, email, password);
   if (!user) throw new Unauthorized('The email address or password is not correct.');
+  await loginSucceeded(db, clock, keys);
   const session = await createSession(db, clock, user.id, c.req.header('user-agent') ?? null);
-  setCookie(c, SESSION_COOKIE, session.sessionToken, {
+  setAppCookie(c, SESSION_COOKIE, session.sessionToken, {
     httpOnly: true,
     sameSite: 'Lax',
-    secure: c.var.deps.config.publicBaseUrl.startsWith('https:'),
     path: '/',
     expires: session.expiresAt,
   });
@@ -69,7 +58,7 @@ export async function logIn(c: Context<AppEnv>, email: string, password: string)
 export async function logOut(c: Context<AppEnv>) {
   const token = getCookie(c, SESSION_COOKIE);
   if (token) await deleteSession(c.var.deps.db, token);
-  deleteCookie(c, SESSION_COOKIE, { path: '/' });
+  deleteAppCookie(c, SESSION_COOKIE, { path: '/' });
 }
 
 export function authRoutes() {

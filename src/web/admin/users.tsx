@@ -186,7 +186,7 @@ function NewUserPage(props: { c: Context<AppEnv>; values: FormValues; errors: Fi
           autocomplete="new-password"
           required
           errors={errors}
-          hint={`Minstens ${PASSWORD_LENGTH.min} tekens. Geef het op een veilige manier door; de gebruiker kan het daarna laten wijzigen.`}
+          hint={`Minstens ${PASSWORD_LENGTH.min} tekens en moeilijk te raden, bijvoorbeeld een zin van vier of meer ongewone woorden. Geef het op een veilige manier door; de gebruiker kan het daarna laten wijzigen.`}
         />
         <button type="submit">Gebruiker aanmaken</button>
       </PostForm>
@@ -240,7 +240,7 @@ function UserPage(props: { c: Context<AppEnv>; user: PublicUser; errors: FieldEr
           type="password"
           autocomplete="new-password"
           errors={fieldErrors}
-          hint={`Minstens ${PASSWORD_LENGTH.min} tekens. Lopende sessies van deze gebruiker worden beëindigd.`}
+          hint={`Minstens ${PASSWORD_LENGTH.min} tekens en moeilijk te raden. Lopende sessies van deze gebruiker worden beëindigd.`}
         />
         <button type="submit" class="secondary">
           Wachtwoord opslaan
