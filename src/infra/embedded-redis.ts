@@ -67,7 +67,7 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
   // Redis does not remember its password: every start passes the one in this file to it
   const password = readOrCreateSecretFile(redisPasswordFile(opts.dataDir), logger);
 
-  const attach = (running: { pid: number; port: number }): EmbeddedService => {
+  const attach = (running: { pid: number; port: number; open: boolean }): EmbeddedService => {
     if (opts.port !== undefined && opts.port !== running.port) {
       logger.warn(
         { port: running.port, wantedPort: opts.port },
@@ -75,6 +75,12 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
       );
     }
     logger.info({ port: running.port, pid: running.pid }, 'attached to the already running embedded Redis');
+    if (running.open) {
+      logger.warn(
+        { pid: running.pid },
+        'the running embedded Redis (started by an earlier version) accepts clients without a password; restart thuispost to give it one',
+      );
+    }
     return { url: redisUrl(running.port, password), owned: false, stop: async () => {} };
   };
 
@@ -218,7 +224,7 @@ async function findRunningRedis(
   portFile: string,
   password: string,
   logger: Logger,
-): Promise<{ pid: number; port: number } | undefined> {
+): Promise<{ pid: number; port: number; open: boolean } | undefined> {
   const pid = Number(readTextFile(pidFile)?.trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   if (!isPidAlive(pid) || !pidOwnsDir(pid, redisDir, /redis/)) {
@@ -260,7 +266,7 @@ async function findRunningRedis(
             : new Error(`the running Redis (pid ${pid}) on ${redisDir} exited while we waited for it`),
     },
   );
-  return { pid, port };
+  return { pid, port, open: (await redisPing(port)) === '+PONG' };
 }
 
 /**
