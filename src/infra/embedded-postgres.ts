@@ -733,9 +733,9 @@ async function ensureDatabase(
  * ---------------------------------------------------------------------------------------------- */
 
 const RESET_HINT =
-  'to set a new password: stop thuispost, replace "scram-sha-256" by "trust" in pg_hba.conf of ' +
-  'the data directory, delete the password file, and start thuispost again (it then generates a ' +
-  'new password and switches back to scram-sha-256).';
+  'to reset the password: stop thuispost, replace "scram-sha-256" by "trust" in pg_hba.conf of ' +
+  'the PostgreSQL data directory, and start thuispost again (it then gives the superuser the ' +
+  'password in the file, generating one when the file is missing, and switches back to scram-sha-256).';
 
 /** Authentication methods of pg_hba.conf (PostgreSQL 18). */
 const HBA_METHODS = new Set([

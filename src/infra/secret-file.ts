@@ -25,7 +25,7 @@ export function readSecretFile(file: string, logger: Logger): string | undefined
   if (!PASSWORD_PATTERN.test(secret)) {
     throw new Error(
       `${file} does not hold a usable password (16 to 256 of the characters A-Z a-z 0-9 . _ ~ + / = -). ` +
-        'Restore it from a backup; see docs/operations.md ("Passwords of the embedded services").',
+        'Restore it from a backup, or delete it (README.md: "Two commands" says how to reset a password).',
     );
   }
   const mode = fs.statSync(file).mode & 0o777;
