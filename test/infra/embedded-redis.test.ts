@@ -231,6 +231,29 @@ describe('startEmbeddedRedis', () => {
     TIMEOUT,
   );
 
+  it(
+    'opens a data directory of an earlier version (no password file, no redis.conf) with a new password, keeping its data',
+    async () => {
+      await withRedis(svc.url, (r) => r.set('thuispost:old', 'kept'));
+      const before = passwordOf(dataDir);
+      await svc.stop();
+      fs.rmSync(path.join(dataDir, 'redis-password'));
+      fs.rmSync(path.join(dataDir, 'redis', 'redis.conf'));
+
+      svc = await start({ dataDir });
+      const password = passwordOf(dataDir);
+      expect(password).not.toBe(before);
+      expect(modeOf(path.join(dataDir, 'redis-password'))).toBe(0o600);
+      const port = Number(new URL(svc.url).port);
+      expect(await rawCommands(port, [['GET', 'thuispost:old']])).toEqual([
+        expect.stringMatching(/^-NOAUTH/),
+      ]);
+      expect(await redisPing(port, before)).toMatch(/^-NOAUTH/);
+      expect(await withRedis(svc.url, (r) => r.get('thuispost:old'))).toBe('kept');
+    },
+    TIMEOUT,
+  );
+
   it('fails with a clear error when redis-server is missing and cannot be installed', async () => {
     const empty = tempDir();
     await expect(
