@@ -121,6 +121,12 @@ async function startOwned(a: {
     ? clusterPassword(pgdata, passwordFile, logger)
     : { password: readOrCreateSecretFile(passwordFile, logger), needsSwitch: false };
 
+  // temp dirs and password copies of initdb runs whose launcher died
+  for (const name of fs.readdirSync(dataDir)) {
+    const m = /^\.postgres-(?:initdb|pwfile)-(\d+)$/.exec(name);
+    if (m && !isPidAlive(Number(m[1]))) fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });
+  }
+
   const tInit = performance.now();
   const initialized = await ensureCluster({ bins, dataDir, pgdata, runAs, password, logger });
   const initdbMs = initialized ? Math.round(performance.now() - tInit) : undefined;
@@ -418,12 +424,6 @@ async function ensureCluster(a: {
     );
   }
 
-  // remove temp dirs (and password files) of initdb runs whose launcher died
-  for (const name of fs.readdirSync(dataDir)) {
-    const m = /^\.postgres-(?:initdb|pwfile)-(\d+)$/.exec(name);
-    if (m && !isPidAlive(Number(m[1]))) fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });
-  }
-
   // an existing empty directory (e.g. a volume mount point) is initialised in place
   const inPlace = existing !== undefined;
   const target = inPlace ? pgdata : path.join(dataDir, `.postgres-initdb-${process.pid}`);
@@ -433,8 +433,10 @@ async function ensureCluster(a: {
   logger.info({ pgdata }, 'initializing a new PostgreSQL cluster (first start)');
   // initdb (running as the server's user) reads the superuser's password from a file of its own
   const pwfile = path.join(dataDir, `.postgres-pwfile-${process.pid}`);
-  writeFileAtomic(pwfile, `${password}\n`, { mode: 0o600, owner: runAs });
+  fs.rmSync(pwfile, { force: true });
   try {
+    fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o600, flag: 'wx' });
+    if (runAs) fs.chownSync(pwfile, runAs.uid, runAs.gid);
     await runCommand(
       bins.initdb,
       [
