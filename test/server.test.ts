@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -36,7 +36,8 @@ describe('npm start', () => {
   it('runs on embedded Postgres and Redis, leaves no orphans, and reuses its data on the next start', async () => {
     const port = await freePort();
     const env = childEnv({ PORT: String(port), DATA_DIR: dataDir });
-    const first = startScript('src/server.ts', [], env);
+    // info: the lines that name the embedded services' URLs are logged (without their passwords)
+    const first = startScript('src/server.ts', [], { ...env, LOG_LEVEL: 'info' });
     await waitUntil(
       async () => (await getStatus(`http://127.0.0.1:${port}/readyz`)) === 200,
       '/readyz',
@@ -45,6 +46,19 @@ describe('npm start', () => {
 
     const setupLink = /http:\/\/localhost:\d+(\/admin\/setup\/\S+)/.exec(first.stdout());
     expect(setupLink, first.stdout()).not.toBeNull();
+
+    // Both services want the passwords generated into the data directory (mode 600), which
+    // never appear in the output.
+    const output = first.stdout() + first.stderr();
+    expect(output).toContain('using the embedded Postgres');
+    expect(output).toMatch(/"redis":"redis:\/\/:\*\*\*@127\.0\.0\.1:\d+"/);
+    for (const name of ['postgres-password', 'redis-password']) {
+      const file = path.join(dataDir, name);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      const password = (await readFile(file, 'utf8')).trim();
+      expect(password.length).toBeGreaterThanOrEqual(32);
+      expect(output).not.toContain(password);
+    }
     expect(await getStatus(`http://127.0.0.1:${port}${setupLink![1]}`)).toBe(200);
     expect(await getStatus(`http://127.0.0.1:${port}/api/v1/users`)).toBe(401);
 

@@ -8,6 +8,7 @@
  * an unprivileged user when we are root, and the server gets SIGINT (fast shutdown) from the
  * kernel when this node process dies, so no orphans are left behind.
  */
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -36,6 +37,7 @@ import {
   waitFor,
   withStartLock,
 } from './child-process.js';
+import { readOrCreateSecretFile, readSecretFile, writeFileAtomic } from './secret-file.js';
 
 export type { EmbeddedService } from './child-process.js';
 
@@ -59,8 +61,13 @@ const STOP_TIMEOUT_MS = 10_000;
 /** sun_path is 108 bytes including the trailing NUL */
 const MAX_SOCKET_PATH = 107;
 
-export function postgresUrl(port: number, database: string): string {
-  return `postgres://${POSTGRES_SUPERUSER}@${HOST}:${port}/${encodeURIComponent(database)}`;
+/** The superuser's generated password, next to the cluster: `${dataDir}/postgres-password`. */
+export function postgresPasswordFile(dataDir: string): string {
+  return path.join(path.resolve(dataDir), 'postgres-password');
+}
+
+export function postgresUrl(port: number, database: string, password: string): string {
+  return `postgres://${POSTGRES_SUPERUSER}:${encodeURIComponent(password)}@${HOST}:${port}/${encodeURIComponent(database)}`;
 }
 
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedService> {
@@ -70,8 +77,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const dataDir = path.resolve(opts.dataDir);
   const pgdata = path.join(dataDir, 'postgres');
 
+  const passwordFile = postgresPasswordFile(dataDir);
+
   const running = await findRunningPostmaster(pgdata, logger);
-  if (running) return attach(running, database, opts.port, logger);
+  if (running) return attach(running, { pgdata, passwordFile, database, wantedPort: opts.port, logger });
 
   fs.mkdirSync(dataDir, { recursive: true });
   return withStartLock(
@@ -79,8 +88,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     async () => {
       // someone may have started it while we waited for the lock
       const started = await findRunningPostmaster(pgdata, logger);
-      if (started) return attach(started, database, opts.port, logger);
-      return startOwned({ dataDir, pgdata, database, port: opts.port, logger, t0 });
+      if (started) return attach(started, { pgdata, passwordFile, database, wantedPort: opts.port, logger });
+      return startOwned({ dataDir, pgdata, passwordFile, database, port: opts.port, logger, t0 });
     },
     {
       timeoutMs: INITDB_TIMEOUT_MS + 2 * START_TIMEOUT_MS,
@@ -93,19 +102,33 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 async function startOwned(a: {
   dataDir: string;
   pgdata: string;
+  passwordFile: string;
   database: string;
   port: number | undefined;
   logger: Logger;
   t0: number;
 }): Promise<EmbeddedService> {
-  const { dataDir, pgdata, database, logger, t0 } = a;
+  const { dataDir, pgdata, passwordFile, database, logger, t0 } = a;
   const bins = locateBinaries();
   const runAs = await resolveRunAs(pgdata, logger);
   prepareBinaries(bins, runAs, logger);
   if (runAs) ensureTraversable(dataDir, runAs, logger);
 
+  // The password file is written (and fsynced) before any server learns the password: a crash at
+  // any point leaves either a cluster that still trusts (and is switched on the next start) or one
+  // whose password is in the file.
+  const { password, needsSwitch } = fs.existsSync(path.join(pgdata, 'PG_VERSION'))
+    ? clusterPassword(pgdata, passwordFile, logger)
+    : { password: readOrCreateSecretFile(passwordFile, logger), needsSwitch: false };
+
+  // temp dirs and password copies of initdb runs whose launcher died
+  for (const name of fs.readdirSync(dataDir)) {
+    const m = /^\.postgres-(?:initdb|pwfile)-(\d+)$/.exec(name);
+    if (m && !isPidAlive(Number(m[1]))) fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });
+  }
+
   const tInit = performance.now();
-  const initialized = await ensureCluster({ bins, dataDir, pgdata, runAs, logger });
+  const initialized = await ensureCluster({ bins, dataDir, pgdata, runAs, password, logger });
   const initdbMs = initialized ? Math.round(performance.now() - tInit) : undefined;
 
   if (runAs && fs.statSync(pgdata).uid !== runAs.uid) {
@@ -119,11 +142,13 @@ async function startOwned(a: {
   ensureDir(path.join(pgdata, 'socket'), runAs);
 
   const launched = await launch({ bins, pgdata, port: a.port, runAs, logger });
-  if ('attached' in launched) return attach(launched.attached, database, a.port, logger);
+  if ('attached' in launched)
+    return attach(launched.attached, { pgdata, passwordFile, database, wantedPort: a.port, logger });
 
   const { proc, port } = launched;
   try {
-    await ensureDatabase(port, database, logger);
+    if (needsSwitch) await switchToPasswords({ port, pgdata, password, runAs, logger });
+    await ensureDatabase(port, database, password, passwordFile, logger);
   } catch (err) {
     await proc.stop(STOP_TIMEOUT_MS).catch(() => undefined);
     throw new Error(
@@ -148,7 +173,7 @@ async function startOwned(a: {
     `embedded PostgreSQL ready on ${HOST}:${port} in ${ms} ms${initialized ? ' (new cluster)' : ''}`,
   );
   return {
-    url: postgresUrl(port, database),
+    url: postgresUrl(port, database, password),
     owned: true,
     stop() {
       stopping = true;
@@ -380,9 +405,10 @@ async function ensureCluster(a: {
   dataDir: string;
   pgdata: string;
   runAs: RunAs | undefined;
+  password: string;
   logger: Logger;
 }): Promise<boolean> {
-  const { bins, dataDir, pgdata, runAs, logger } = a;
+  const { bins, dataDir, pgdata, runAs, password, logger } = a;
   if (fs.existsSync(path.join(pgdata, 'PG_VERSION'))) return false;
 
   let existing: string[] | undefined;
@@ -398,12 +424,6 @@ async function ensureCluster(a: {
     );
   }
 
-  // remove temp dirs of initdb runs whose launcher died
-  for (const name of fs.readdirSync(dataDir)) {
-    const m = /^\.postgres-initdb-(\d+)$/.exec(name);
-    if (m && !isPidAlive(Number(m[1]))) fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });
-  }
-
   // an existing empty directory (e.g. a volume mount point) is initialised in place
   const inPlace = existing !== undefined;
   const target = inPlace ? pgdata : path.join(dataDir, `.postgres-initdb-${process.pid}`);
@@ -411,7 +431,12 @@ async function ensureCluster(a: {
   ensureDir(target, runAs, 0o700);
 
   logger.info({ pgdata }, 'initializing a new PostgreSQL cluster (first start)');
+  // initdb (running as the server's user) reads the superuser's password from a file of its own
+  const pwfile = path.join(dataDir, `.postgres-pwfile-${process.pid}`);
+  fs.rmSync(pwfile, { force: true });
   try {
+    fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o600, flag: 'wx' });
+    if (runAs) fs.chownSync(pwfile, runAs.uid, runAs.gid);
     await runCommand(
       bins.initdb,
       [
@@ -426,7 +451,8 @@ async function ensureCluster(a: {
         '--locale=C',
         '--locale-provider=builtin',
         '--builtin-locale=C.UTF-8',
-        '--auth=trust',
+        '--auth=scram-sha-256',
+        `--pwfile=${pwfile}`,
         '--no-instructions',
       ],
       { env: daemonEnv(['PG']), cwd: dataDir, runAs, timeoutMs: INITDB_TIMEOUT_MS, pdeathsig: 'SIGTERM' },
@@ -434,6 +460,8 @@ async function ensureCluster(a: {
   } catch (err) {
     if (!inPlace) fs.rmSync(target, { recursive: true, force: true });
     throw new Error(`initdb failed for ${pgdata}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    fs.rmSync(pwfile, { force: true });
   }
 
   if (!inPlace) {
@@ -507,22 +535,36 @@ async function findRunningPostmaster(pgdata: string, logger: Logger): Promise<Po
 
 async function attach(
   running: PostmasterPid,
-  database: string,
-  wantedPort: number | undefined,
-  logger: Logger,
+  a: {
+    pgdata: string;
+    passwordFile: string;
+    database: string;
+    wantedPort: number | undefined;
+    logger: Logger;
+  },
 ): Promise<EmbeddedService> {
+  const { database, wantedPort, logger } = a;
+  // A server started by an older thuispost may still trust every local user: use it as it is
+  // (switching it now would lock that process out); the next start by this version switches it.
+  const { password, needsSwitch } = clusterPassword(a.pgdata, a.passwordFile, logger);
+  if (needsSwitch) {
+    logger.warn(
+      { pid: running.pid },
+      'the running embedded PostgreSQL still accepts connections without a password; restart thuispost to switch it to password authentication',
+    );
+  }
   if (wantedPort !== undefined && wantedPort !== running.port) {
     logger.warn(
       { port: running.port, wantedPort },
       `PostgreSQL for this data directory already runs on port ${running.port}; using that instead of ${wantedPort}`,
     );
   }
-  await ensureDatabase(running.port, database, logger);
+  await ensureDatabase(running.port, database, password, a.passwordFile, logger);
   logger.info(
     { port: running.port, pid: running.pid },
     'attached to the already running embedded PostgreSQL',
   );
-  return { url: postgresUrl(running.port, database), owned: false, stop: async () => {} };
+  return { url: postgresUrl(running.port, database, password), owned: false, stop: async () => {} };
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -633,11 +675,18 @@ function quoteIdent(name: string): string {
 }
 
 /** CREATE DATABASE if missing (idempotent, safe against concurrent creators). */
-async function ensureDatabase(port: number, database: string, logger: Logger): Promise<void> {
+async function ensureDatabase(
+  port: number,
+  database: string,
+  password: string,
+  passwordFile: string,
+  logger: Logger,
+): Promise<void> {
   const client = new pg.Client({
     host: HOST,
     port,
     user: POSTGRES_SUPERUSER,
+    password,
     database: 'postgres',
     connectionTimeoutMillis: 10_000,
   });
@@ -645,6 +694,13 @@ async function ensureDatabase(port: number, database: string, logger: Logger): P
   try {
     await client.connect();
   } catch (err) {
+    if ((err as { code?: string }).code === '28P01') {
+      throw new Error(
+        `the embedded PostgreSQL refuses the password in ${passwordFile}. ` +
+          `Restore that file from a backup, or ${RESET_HINT}`,
+        { cause: err },
+      );
+    }
     throw new Error(
       `cannot connect to the embedded PostgreSQL on ${HOST}:${port}: ${(err as Error).message}`,
       {
@@ -665,4 +721,192 @@ async function ensureDatabase(port: number, database: string, logger: Logger): P
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Password authentication
+ *
+ * New clusters are initialised with scram-sha-256 and the generated password. Clusters made by
+ * earlier versions (initdb --auth=trust) are switched on their first start by this version: the
+ * password file is written first, then the role gets the password (through the still-trusted
+ * connection), then pg_hba.conf is replaced atomically and the server reloads it. Every step is
+ * idempotent, and a crash between two of them leaves a cluster that either still trusts (so the
+ * next start repeats the switch) or wants the password that is in the file.
+ * ---------------------------------------------------------------------------------------------- */
+
+const RESET_HINT =
+  'to reset the password: stop thuispost, replace "scram-sha-256" by "trust" in pg_hba.conf of ' +
+  'the PostgreSQL data directory, and start thuispost again (it then gives the superuser the ' +
+  'password in the file, generating one when the file is missing, and switches back to scram-sha-256).';
+
+/** Authentication methods of pg_hba.conf (PostgreSQL 18). */
+const HBA_METHODS = new Set([
+  'trust',
+  'reject',
+  'scram-sha-256',
+  'md5',
+  'password',
+  'gss',
+  'sspi',
+  'ident',
+  'peer',
+  'ldap',
+  'radius',
+  'cert',
+  'pam',
+  'bsd',
+  'oauth',
+]);
+
+/**
+ * The pg_hba.conf lines (index of the method field) that grant `trust`. Records are
+ * `local DATABASE USER METHOD [OPTIONS]` or `host* DATABASE USER ADDRESS [MASK] METHOD [OPTIONS]`.
+ */
+function trustRecords(hba: string): { line: number; field: number }[] {
+  const found: { line: number; field: number }[] = [];
+  hba.split('\n').forEach((text, line) => {
+    const fields = text.replace(/#.*$/, '').trim().split(/\s+/).filter(Boolean);
+    const type = fields[0];
+    if (!type || !(type === 'local' || type.startsWith('host'))) return;
+    const from = type === 'local' ? 3 : 4;
+    const field = fields.findIndex((f, i) => i >= from && HBA_METHODS.has(f));
+    if (field >= 0 && fields[field] === 'trust') found.push({ line, field });
+  });
+  return found;
+}
+
+/** pg_hba.conf with every `trust` method replaced by `scram-sha-256` (other text unchanged). */
+export function hbaWithPasswords(hba: string): string {
+  const lines = hba.split('\n');
+  for (const { line, field } of trustRecords(hba)) {
+    let seen = -1;
+    // replace the field-th whitespace-separated token of the line, keeping the alignment
+    lines[line] = lines[line]!.replace(/\S+/g, (token) => {
+      seen++;
+      return seen === field ? 'scram-sha-256' : token;
+    });
+  }
+  return lines.join('\n');
+}
+
+function readHba(pgdata: string): string {
+  const file = path.join(pgdata, 'pg_hba.conf');
+  const text = readTextFile(file);
+  if (text === undefined) throw new Error(`cannot read ${file}`);
+  return text;
+}
+
+/**
+ * The superuser's password, and whether the cluster still trusts local connections (made by an
+ * earlier version, or a switch that was interrupted). A cluster that wants passwords but whose
+ * password file is gone cannot be opened: say how to recover.
+ */
+function clusterPassword(
+  pgdata: string,
+  passwordFile: string,
+  logger: Logger,
+): { password: string; needsSwitch: boolean } {
+  const needsSwitch = trustRecords(readHba(pgdata)).length > 0;
+  if (needsSwitch) return { password: readOrCreateSecretFile(passwordFile, logger), needsSwitch };
+  const password = readSecretFile(passwordFile, logger);
+  if (password === undefined) {
+    throw new Error(
+      `The embedded PostgreSQL in ${pgdata} requires a password, but ${passwordFile} is missing. ` +
+        `Restore that file from a backup, or ${RESET_HINT}`,
+    );
+  }
+  return { password, needsSwitch };
+}
+
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802/7677, PostgreSQL's
+ * format): ALTER ROLE gets this rather than the password, so the password never reaches the
+ * server, its logs or pg_stat_statements.
+ */
+export function scramSha256Verifier(password: string, iterations = 4096): string {
+  const salt = randomBytes(16);
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+/** true when the server asks a password-less client for a password (and so refuses it). */
+export async function requiresPassword(port: number, host = HOST): Promise<boolean> {
+  let asked = false;
+  const client = new pg.Client({
+    host,
+    port,
+    user: POSTGRES_SUPERUSER,
+    database: 'postgres',
+    connectionTimeoutMillis: 5_000,
+    password: () => {
+      asked = true;
+      throw new Error('no password (probe)');
+    },
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch {
+    return asked;
+  }
+  await client.end().catch(() => undefined);
+  return false;
+}
+
+/** Switch a trusting cluster (running on `port`) to scram-sha-256 with `password`. */
+async function switchToPasswords(a: {
+  port: number;
+  pgdata: string;
+  password: string;
+  runAs: RunAs | undefined;
+  logger: Logger;
+}): Promise<void> {
+  const { port, pgdata, password, runAs, logger } = a;
+  logger.warn(
+    { pgdata },
+    'the embedded PostgreSQL accepted every local user without a password (made by an earlier version): switching it to scram-sha-256 with a generated password',
+  );
+  const client = new pg.Client({
+    host: HOST,
+    port,
+    user: POSTGRES_SUPERUSER,
+    password,
+    database: 'postgres',
+    connectionTimeoutMillis: 10_000,
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    // a verifier holds no quote or backslash; quoted anyway
+    const verifier = scramSha256Verifier(password).replaceAll("'", "''");
+    await client.query(`ALTER ROLE ${quoteIdent(POSTGRES_SUPERUSER)} PASSWORD '${verifier}'`);
+
+    const hbaFile = path.join(pgdata, 'pg_hba.conf');
+    const st = fs.statSync(hbaFile);
+    writeFileAtomic(hbaFile, hbaWithPasswords(readHba(pgdata)), {
+      mode: st.mode & 0o777,
+      owner: runAs ? { uid: st.uid, gid: st.gid } : undefined,
+    });
+    const errors = await client.query<{ line_number: number; error: string }>(
+      'SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL',
+    );
+    if (errors.rowCount) {
+      throw new Error(
+        `${hbaFile} has errors after switching it to scram-sha-256: ${errors.rows.map((r) => `line ${r.line_number}: ${r.error}`).join('; ')}`,
+      );
+    }
+    await client.query('SELECT pg_reload_conf()');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  // the postmaster applies the reload asynchronously: wait until it refuses password-less clients
+  await waitFor(
+    `the embedded PostgreSQL on ${HOST}:${port} to require a password after reloading pg_hba.conf`,
+    async () => ((await requiresPassword(port)) ? true : undefined),
+    { timeoutMs: START_TIMEOUT_MS, intervalMs: 50 },
+  );
+  logger.info({ pgdata }, 'the embedded PostgreSQL now requires its password (scram-sha-256)');
 }

@@ -28,6 +28,7 @@ import {
   waitFor,
   withStartLock,
 } from './child-process.js';
+import { readOrCreateSecretFile, writeFileAtomic } from './secret-file.js';
 
 export type { EmbeddedService } from './child-process.js';
 
@@ -46,8 +47,13 @@ const STOP_TIMEOUT_MS = 10_000;
 export const REDIS_MISSING_MESSAGE =
   'redis-server was not found. Install Redis 7 (e.g. `sudo apt-get install redis-server`) or set REDIS_URL to an existing Redis.';
 
-export function redisUrl(port: number): string {
-  return `redis://${HOST}:${port}`;
+/** The generated `requirepass` password: `${dataDir}/redis-password`. */
+export function redisPasswordFile(dataDir: string): string {
+  return path.join(path.resolve(dataDir), 'redis-password');
+}
+
+export function redisUrl(port: number, password: string): string {
+  return `redis://:${encodeURIComponent(password)}@${HOST}:${port}`;
 }
 
 export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<EmbeddedService> {
@@ -58,8 +64,10 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
   const portFile = path.join(redisDir, 'redis.port');
   const logFile = path.join(redisDir, 'redis.log');
   ensureDir(redisDir, undefined, 0o700);
+  // Redis does not remember its password: every start passes the one in this file to it
+  const password = readOrCreateSecretFile(redisPasswordFile(opts.dataDir), logger);
 
-  const attach = (running: { pid: number; port: number }): EmbeddedService => {
+  const attach = (running: { pid: number; port: number; open: boolean }): EmbeddedService => {
     if (opts.port !== undefined && opts.port !== running.port) {
       logger.warn(
         { port: running.port, wantedPort: opts.port },
@@ -67,19 +75,25 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
       );
     }
     logger.info({ port: running.port, pid: running.pid }, 'attached to the already running embedded Redis');
-    return { url: redisUrl(running.port), owned: false, stop: async () => {} };
+    if (running.open) {
+      logger.warn(
+        { pid: running.pid },
+        'the running embedded Redis (started by an earlier version) accepts clients without a password; restart thuispost to give it one',
+      );
+    }
+    return { url: redisUrl(running.port, password), owned: false, stop: async () => {} };
   };
 
-  const running = await findRunningRedis(redisDir, pidFile, portFile, logger);
+  const running = await findRunningRedis(redisDir, pidFile, portFile, password, logger);
   if (running) return attach(running);
 
   // Redis does not lock its directory: serialise concurrent starts ourselves
   return withStartLock(
     path.join(redisDir, 'start.lock'),
     async () => {
-      const started = await findRunningRedis(redisDir, pidFile, portFile, logger);
+      const started = await findRunningRedis(redisDir, pidFile, portFile, password, logger);
       if (started) return attach(started);
-      return startOwned({ redisDir, pidFile, portFile, logFile, port: opts.port, logger, t0 });
+      return startOwned({ redisDir, pidFile, portFile, logFile, password, port: opts.port, logger, t0 });
     },
     {
       timeoutMs: APT_TIMEOUT_MS + START_TIMEOUT_MS,
@@ -94,13 +108,23 @@ async function startOwned(a: {
   pidFile: string;
   portFile: string;
   logFile: string;
+  password: string;
   port: number | undefined;
   logger: Logger;
   t0: number;
 }): Promise<EmbeddedService> {
-  const { redisDir, pidFile, portFile, logFile, logger, t0 } = a;
+  const { redisDir, pidFile, portFile, logFile, password, logger, t0 } = a;
   const redisServer = await resolveRedisServer({ logger });
   rotateLog(logFile);
+  // The password goes in a config file (mode 600), never on the command line, which `ps` shows
+  // to every local user.
+  const confFile = path.join(redisDir, 'redis.conf');
+  writeFileAtomic(
+    confFile,
+    '# Written by thuispost on every start of the embedded Redis; the password is in ../redis-password.\n' +
+      `requirepass ${password}\n`,
+    { mode: 0o600 },
+  );
   fs.rmSync(portFile, { force: true }); // left behind when the previous owner was SIGKILLed
   const deadline = Date.now() + START_TIMEOUT_MS;
 
@@ -110,6 +134,7 @@ async function startOwned(a: {
       name: 'Redis',
       command: redisServer,
       args: [
+        confFile,
         '--port',
         String(port),
         '--bind',
@@ -141,7 +166,7 @@ async function startOwned(a: {
     try {
       await waitFor(
         `Redis to answer PING on ${HOST}:${port} (log: ${logFile})`,
-        async () => ((await redisPing(port)) === '+PONG' ? true : undefined),
+        async () => ((await redisPing(port, password)) === '+PONG' ? true : undefined),
         {
           timeoutMs: Math.max(1000, deadline - Date.now()),
           intervalMs: 20,
@@ -175,7 +200,7 @@ async function startOwned(a: {
       `embedded Redis ready on ${HOST}:${port} in ${ms} ms`,
     );
     return {
-      url: redisUrl(port),
+      url: redisUrl(port, password),
       owned: true,
       stop() {
         stopping = true;
@@ -197,8 +222,9 @@ async function findRunningRedis(
   redisDir: string,
   pidFile: string,
   portFile: string,
+  password: string,
   logger: Logger,
-): Promise<{ pid: number; port: number } | undefined> {
+): Promise<{ pid: number; port: number; open: boolean } | undefined> {
   const pid = Number(readTextFile(pidFile)?.trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   if (!isPidAlive(pid) || !pidOwnsDir(pid, redisDir, /redis/)) {
@@ -217,26 +243,46 @@ async function findRunningRedis(
         `Stop it (kill ${pid}) or set REDIS_URL.`,
     );
   }
+  let refused: string | undefined;
   await waitFor(
     `the running Redis (pid ${pid}) on ${HOST}:${port} to answer PING`,
-    async () => ((await redisPing(port)) === '+PONG' ? true : undefined),
+    async () => {
+      const answer = await redisPing(port, password);
+      if (answer === '+PONG') return true;
+      if (answer && /^-(NOAUTH|WRONGPASS)/.test(answer)) refused = answer;
+      return undefined;
+    },
     {
       timeoutMs: START_TIMEOUT_MS,
       intervalMs: 50,
       abort: () =>
-        isPidAlive(pid)
-          ? undefined
-          : new Error(`the running Redis (pid ${pid}) on ${redisDir} exited while we waited for it`),
+        refused
+          ? new Error(
+              `The running Redis (pid ${pid}) on ${redisDir} refuses the password in ${path.join(path.dirname(redisDir), 'redis-password')} (${refused}). ` +
+                `Stop it (kill ${pid}) and start thuispost again.`,
+            )
+          : isPidAlive(pid)
+            ? undefined
+            : new Error(`the running Redis (pid ${pid}) on ${redisDir} exited while we waited for it`),
     },
   );
-  return { pid, port };
+  return { pid, port, open: (await redisPing(port)) === '+PONG' };
 }
 
 /**
- * Send a raw RESP PING and return the first reply line ("+PONG", "-LOADING ...", "-NOAUTH ...")
- * or undefined when nothing answers within timeoutMs.
+ * Send a raw RESP PING (after `AUTH password` when given) and return the first line of PING's
+ * reply ("+PONG", "-LOADING ...", "-NOAUTH ...") or undefined when nothing answers within
+ * timeoutMs. A server without a password answers AUTH with an error and PING with +PONG.
  */
-export function redisPing(port: number, host = HOST, timeoutMs = 1000): Promise<string | undefined> {
+export function redisPing(
+  port: number,
+  password?: string,
+  host = HOST,
+  timeoutMs = 1000,
+): Promise<string | undefined> {
+  const command = (...args: string[]) =>
+    `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+  const replies = password === undefined ? 1 : 2;
   return new Promise((resolve) => {
     const sock = net.connect({ port, host });
     let buf = '';
@@ -247,13 +293,16 @@ export function redisPing(port: number, host = HOST, timeoutMs = 1000): Promise<
     };
     sock.setTimeout(timeoutMs, () => done(undefined));
     sock.once('error', () => done(undefined));
-    sock.once('connect', () => sock.write('*1\r\n$4\r\nPING\r\n'));
+    sock.once('connect', () =>
+      sock.write(`${password === undefined ? '' : command('AUTH', password)}${command('PING')}`),
+    );
     sock.on('data', (d: Buffer) => {
       buf += d.toString('latin1');
-      const i = buf.indexOf('\r\n');
-      if (i >= 0) done(buf.slice(0, i));
+      // both replies are single lines (+OK/-ERR..., +PONG/-...)
+      const lines = buf.split('\r\n');
+      if (lines.length > replies) done(lines[replies - 1]);
     });
-    sock.once('end', () => done(buf || undefined));
+    sock.once('end', () => done(buf.split('\r\n')[replies - 1] || undefined));
   });
 }
 

@@ -90,7 +90,7 @@ export async function startRuntime(options: {
       const redis = await startEmbeddedRedis({ dataDir: config.dataDir, logger });
       if (redis.owned) onShutdown(() => redis.stop());
       redisUrl = redis.url;
-      logger.info({ redis: redis.url, owned: redis.owned }, 'using the embedded Redis');
+      logger.info({ redis: redactUrl(redis.url), owned: redis.owned }, 'using the embedded Redis');
     }
     const appSecret = config.appSecret ?? (await embeddedAppSecret(config.dataDir));
     const resolved: ResolvedConfig = { ...config, databaseUrl, redisUrl: redisUrl ?? '', appSecret };

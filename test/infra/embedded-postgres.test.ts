@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +8,11 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort, isPidAlive, processCwd, sameDir } from '../../src/infra/child-process.js';
-import { type EmbeddedService, startEmbeddedPostgres } from '../../src/infra/embedded-postgres.js';
+import {
+  type EmbeddedService,
+  hbaWithPasswords,
+  startEmbeddedPostgres,
+} from '../../src/infra/embedded-postgres.js';
 import { failureOnTakenPort, launchInChild } from './launch-in-child.js';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -57,6 +62,63 @@ function processesIn(dir: string): number[] {
   return pids;
 }
 
+/** The generated superuser password kept in the data directory. */
+function passwordOf(dataDir: string): string {
+  return fs.readFileSync(path.join(dataDir, 'postgres-password'), 'utf8').trim();
+}
+
+const modeOf = (file: string) => fs.statSync(file).mode & 0o777;
+
+/**
+ * What the server answers a client that offers no password, spoken in the wire protocol itself
+ * (no driver, no ~/.pgpass): 'ok' when it lets the client in (AuthenticationOk), 'password' when
+ * it asks for one (cleartext, MD5 or SASL), or the text of its error.
+ */
+function answerWithoutPassword(target: { port: number } | { path: string }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(
+      'port' in target ? { host: '127.0.0.1', port: target.port } : { path: target.path },
+    );
+    const params = Buffer.from('user\0thuispost\0database\0postgres\0\0', 'latin1');
+    const startup = Buffer.alloc(8 + params.length);
+    startup.writeInt32BE(startup.length, 0);
+    startup.writeInt32BE(3 << 16, 4); // protocol 3.0
+    params.copy(startup, 8);
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error('no answer within 10 s'));
+    }, 10_000);
+    sock.on('connect', () => sock.write(startup));
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length < 5 || buf.length < 1 + buf.readInt32BE(1)) return;
+      clearTimeout(timer);
+      sock.destroy();
+      const type = String.fromCharCode(buf[0]!);
+      if (type === 'R') resolve(buf.readInt32BE(5) === 0 ? 'ok' : 'password');
+      else
+        resolve(
+          buf
+            .toString('latin1', 5, 1 + buf.readInt32BE(1))
+            .replaceAll('\0', ' ')
+            .trim(),
+        );
+    });
+    sock.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** The URL with another password (or none). */
+function withPassword(url: string, password: string): string {
+  const parsed = new URL(url);
+  parsed.password = password;
+  return parsed.toString();
+}
+
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
@@ -84,7 +146,7 @@ describe('startEmbeddedPostgres', () => {
 
   it('starts a real PostgreSQL 18 with the expected settings', async () => {
     expect(svc.owned).toBe(true);
-    expect(svc.url).toMatch(/^postgres:\/\/thuispost@127\.0\.0\.1:\d+\/thuispost$/);
+    expect(svc.url).toMatch(/^postgres:\/\/thuispost:[^@]+@127\.0\.0\.1:\d+\/thuispost$/);
     const row = await withClient(svc.url, async (c) => {
       const r = await c.query<Record<string, string>>(
         `SELECT version() AS version, current_user AS "user", current_database() AS db,
@@ -115,6 +177,36 @@ describe('startEmbeddedPostgres', () => {
       const uid = Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
       expect(uid).not.toBe(0);
     }
+  });
+
+  it('requires the generated password, kept in DATA_DIR/postgres-password (mode 600)', async () => {
+    const file = path.join(dataDir, 'postgres-password');
+    expect(modeOf(file)).toBe(0o600);
+    const password = passwordOf(dataDir);
+    expect(password.length).toBeGreaterThanOrEqual(32);
+    expect(decodeURIComponent(new URL(svc.url).password)).toBe(password);
+    const port = Number(new URL(svc.url).port);
+    // a client without a password is asked for one, over TCP and over the Unix socket
+    expect(await answerWithoutPassword({ port })).toBe('password');
+    expect(
+      await answerWithoutPassword({ path: path.join(dataDir, 'postgres', 'socket', `.s.PGSQL.${port}`) }),
+    ).toBe('password');
+    await expect(withClient(withPassword(svc.url, ''), (c) => c.query('SELECT 1'))).rejects.toThrow();
+    await expect(
+      withClient(withPassword(svc.url, 'a-wrong-password-1234'), (c) => c.query('SELECT 1')),
+    ).rejects.toMatchObject({ code: '28P01' });
+    // no trust left in pg_hba.conf; the role's password is stored as a SCRAM verifier
+    const hba = fs.readFileSync(path.join(dataDir, 'postgres', 'pg_hba.conf'), 'utf8');
+    expect(hba).toMatch(/^host\s+all\s+all\s+127\.0\.0\.1\/32\s+scram-sha-256\s*$/m);
+    expect(hba).not.toMatch(/^\s*(local|host)\S*\s[^#\n]*\btrust\b/m);
+    const stored = await withClient(
+      svc.url,
+      async (c) =>
+        (await c.query(`SELECT rolpassword FROM pg_authid WHERE rolname = 'thuispost'`)).rows[0].rolpassword,
+    );
+    expect(stored).toMatch(/^SCRAM-SHA-256\$4096:/);
+    // initdb's copy of the password is gone
+    expect(fs.readdirSync(dataDir).filter((n) => n.startsWith('.postgres-pwfile'))).toEqual([]);
   });
 
   it('accepts 50 concurrent connections', async () => {
@@ -206,7 +298,7 @@ describe('startEmbeddedPostgres', () => {
       const port = await findFreePort();
       svc = await start({ dataDir, port });
       expect(svc.owned).toBe(true);
-      expect(svc.url).toBe(`postgres://thuispost@127.0.0.1:${port}/thuispost`);
+      expect(svc.url).toBe(`postgres://thuispost:${passwordOf(dataDir)}@127.0.0.1:${port}/thuispost`);
       const rows = await withClient(svc.url, async (c) => (await c.query('SELECT v FROM kept')).rows);
       expect(rows).toEqual([{ v: 'persisted' }]);
     },
@@ -249,6 +341,201 @@ describe('startEmbeddedPostgres', () => {
   );
 });
 
+describe('hbaWithPasswords', () => {
+  it('replaces the trust method of every record and nothing else', () => {
+    const before = [
+      '# TYPE  DATABASE  USER  ADDRESS  METHOD   (trust in a comment stays)',
+      'local   all       all            trust',
+      'host    all       all   127.0.0.1/32   trust   # trust',
+      '  host  all       all   127.0.0.1 255.255.255.255  trust',
+      'hostssl trust     all   ::1/128        trust',
+      'host    all       all   10.0.0.0/8     reject',
+      'local   replication all peer',
+      'include_if_exists other.conf',
+      '',
+    ].join('\n');
+    expect(hbaWithPasswords(before)).toBe(
+      [
+        '# TYPE  DATABASE  USER  ADDRESS  METHOD   (trust in a comment stays)',
+        'local   all       all            scram-sha-256',
+        'host    all       all   127.0.0.1/32   scram-sha-256   # trust',
+        '  host  all       all   127.0.0.1 255.255.255.255  scram-sha-256',
+        'hostssl trust     all   ::1/128        scram-sha-256',
+        'host    all       all   10.0.0.0/8     reject',
+        'local   replication all peer',
+        'include_if_exists other.conf',
+        '',
+      ].join('\n'),
+    );
+    expect(hbaWithPasswords(hbaWithPasswords(before))).toBe(hbaWithPasswords(before));
+  });
+});
+
+describe('a data directory made by an earlier version (initdb --auth=trust, no password file)', () => {
+  const hbaFile = (dataDir: string) => path.join(dataDir, 'postgres', 'pg_hba.conf');
+  const passwordFile = (dataDir: string) => path.join(dataDir, 'postgres-password');
+  const setTrust = (dataDir: string) =>
+    fs.writeFileSync(
+      hbaFile(dataDir),
+      fs.readFileSync(hbaFile(dataDir), 'utf8').replaceAll('scram-sha-256', 'trust'),
+    );
+
+  /**
+   * What earlier versions left behind: the same cluster, but initialised with --auth=trust (the
+   * same pg_hba.conf with "trust" as the method), a superuser without a password, no password file.
+   */
+  async function makeOldStyle(dataDir: string, running: EmbeddedService): Promise<void> {
+    await withClient(running.url, (c) => c.query('ALTER ROLE thuispost PASSWORD NULL'));
+    await running.stop();
+    setTrust(dataDir);
+    fs.rmSync(passwordFile(dataDir));
+  }
+
+  async function expectPasswordRequired(dataDir: string, running: EmbeddedService, password: string) {
+    const port = Number(new URL(running.url).port);
+    expect(decodeURIComponent(new URL(running.url).password)).toBe(password);
+    expect(await answerWithoutPassword({ port })).toBe('password');
+    expect(
+      await answerWithoutPassword({ path: path.join(dataDir, 'postgres', 'socket', `.s.PGSQL.${port}`) }),
+    ).toBe('password');
+    await expect(
+      withClient(withPassword(running.url, 'a-wrong-password-1234'), (c) => c.query('SELECT 1')),
+    ).rejects.toMatchObject({ code: '28P01' });
+    expect(fs.readFileSync(hbaFile(dataDir), 'utf8')).not.toMatch(/^\s*(local|host)\S*\s[^#\n]*\btrust\b/m);
+    expect(modeOf(passwordFile(dataDir))).toBe(0o600);
+  }
+
+  const subscribers = (url: string) =>
+    withClient(url, async (c) => (await c.query('SELECT email FROM subscribers')).rows);
+
+  it(
+    'is switched to scram-sha-256 on start: the data stays, a connection without the password is refused',
+    async () => {
+      const dataDir = tempDir();
+      let svc = await start({ dataDir });
+      await withClient(svc.url, (c) =>
+        c.query(
+          `CREATE TABLE subscribers (email text); INSERT INTO subscribers VALUES ('lid@voorbeeld.test')`,
+        ),
+      );
+      await makeOldStyle(dataDir, svc);
+      expect(fs.readFileSync(hbaFile(dataDir), 'utf8')).toMatch(
+        /^host\s+all\s+all\s+127\.0\.0\.1\/32\s+trust\s*$/m,
+      );
+      expect(fs.existsSync(passwordFile(dataDir))).toBe(false);
+
+      svc = await start({ dataDir });
+      expect(svc.owned).toBe(true);
+      const password = passwordOf(dataDir);
+      await expectPasswordRequired(dataDir, svc, password);
+      expect(await subscribers(svc.url)).toEqual([{ email: 'lid@voorbeeld.test' }]);
+      const stored = await withClient(
+        svc.url,
+        async (c) =>
+          (await c.query(`SELECT rolpassword FROM pg_authid WHERE rolname = 'thuispost'`)).rows[0]
+            .rolpassword,
+      );
+      expect(stored).toMatch(/^SCRAM-SHA-256\$4096:/);
+      // the password was never sent in clear text: it is nowhere in the server's log
+      expect(fs.readFileSync(path.join(dataDir, 'postgres', 'log', 'postgres.log'), 'utf8')).not.toContain(
+        password,
+      );
+
+      // the next start has nothing to switch and keeps the password
+      await svc.stop();
+      svc = await start({ dataDir });
+      expect(passwordOf(dataDir)).toBe(password);
+      await expectPasswordRequired(dataDir, svc, password);
+      expect(await subscribers(svc.url)).toEqual([{ email: 'lid@voorbeeld.test' }]);
+      await svc.stop();
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'finishes a switch that was interrupted after any step',
+    async () => {
+      const dataDir = tempDir();
+      let svc = await start({ dataDir });
+      await withClient(svc.url, (c) =>
+        c.query(
+          `CREATE TABLE subscribers (email text); INSERT INTO subscribers VALUES ('lid@voorbeeld.test')`,
+        ),
+      );
+      await makeOldStyle(dataDir, svc);
+
+      // killed after writing the password file, before the role had it: that password is used
+      const kept = 'a-password-written-before-the-crash';
+      fs.writeFileSync(passwordFile(dataDir), `${kept}\n`, { mode: 0o600 });
+      svc = await start({ dataDir });
+      await expectPasswordRequired(dataDir, svc, kept);
+      expect(passwordOf(dataDir)).toBe(kept);
+
+      // killed after the role got its password, before pg_hba.conf was replaced
+      await svc.stop();
+      setTrust(dataDir);
+      svc = await start({ dataDir });
+      await expectPasswordRequired(dataDir, svc, kept);
+
+      // killed (the whole server, as by a power cut) after pg_hba.conf was replaced, before the reload
+      await svc.stop();
+      setTrust(dataDir);
+      svc = await start({ dataDir });
+      const postmaster = postmasterPid(dataDir)!;
+      process.kill(postmaster, 'SIGKILL');
+      await waitUntil('postmaster to die', () => !isPidAlive(postmaster));
+      await waitUntil('its backends to exit', () => processesIn(path.join(dataDir, 'postgres')).length === 0);
+      svc = await start({ dataDir });
+      await expectPasswordRequired(dataDir, svc, kept);
+      expect(await subscribers(svc.url)).toEqual([{ email: 'lid@voorbeeld.test' }]);
+      await svc.stop();
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'says how to recover when the password file is lost or wrong, and the documented reset works',
+    async () => {
+      const dataDir = tempDir();
+      let svc = await start({ dataDir });
+      await withClient(svc.url, (c) =>
+        c.query(
+          `CREATE TABLE subscribers (email text); INSERT INTO subscribers VALUES ('lid@voorbeeld.test')`,
+        ),
+      );
+      const password = passwordOf(dataDir);
+      await svc.stop();
+
+      // a wrong password (in a file readable by others): refused, the server stopped again
+      fs.writeFileSync(passwordFile(dataDir), 'not-the-password-of-this-cluster\n', { mode: 0o644 });
+      fs.chmodSync(passwordFile(dataDir), 0o644);
+      await expect(start({ dataDir })).rejects.toThrow(/refuses the password in .*postgres-password/);
+      expect(modeOf(passwordFile(dataDir))).toBe(0o600);
+      expect(fs.existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+
+      // the file is gone
+      fs.rmSync(passwordFile(dataDir));
+      const err = await start({ dataDir }).then(
+        () => new Error('expected a failure'),
+        (e: Error) => e,
+      );
+      expect(err.message).toMatch(/requires a password, but .*postgres-password is missing/);
+      expect(err.message).toContain('replace "scram-sha-256" by "trust" in pg_hba.conf');
+      expect(fs.existsSync(passwordFile(dataDir))).toBe(false);
+
+      // the reset the message describes
+      setTrust(dataDir);
+      svc = await start({ dataDir });
+      const fresh = passwordOf(dataDir);
+      expect(fresh).not.toBe(password);
+      await expectPasswordRequired(dataDir, svc, fresh);
+      expect(await subscribers(svc.url)).toEqual([{ email: 'lid@voorbeeld.test' }]);
+      await svc.stop();
+    },
+    TIMEOUT,
+  );
+});
+
 describe('startEmbeddedPostgres process lifetime', () => {
   it(
     'leaves no postgres process behind when the node process that started it is SIGKILLed; reports start failures',
@@ -261,7 +548,7 @@ describe('startEmbeddedPostgres process lifetime', () => {
         60_000,
       );
       children.push(child);
-      expect(info.url).toMatch(/^postgres:\/\/thuispost@127\.0\.0\.1:\d+\/thuispost$/);
+      expect(info.url).toMatch(/^postgres:\/\/thuispost:[^@]+@127\.0\.0\.1:\d+\/thuispost$/);
       const pm = postmasterPid(dataDir)!;
       expect(isPidAlive(pm)).toBe(true);
       expect(await withClient(info.url, async (c) => (await c.query('SELECT 1 AS one')).rows[0].one)).toBe(1);

@@ -1,12 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort, isPidAlive } from '../../src/infra/child-process.js';
+import { findFreePort, isPidAlive, processCmdline } from '../../src/infra/child-process.js';
 import {
   type EmbeddedService,
   REDIS_MISSING_MESSAGE,
@@ -52,6 +53,41 @@ async function waitUntil(what: string, cond: () => boolean, timeoutMs = 20_000):
   }
 }
 
+/** The generated requirepass password kept in the data directory. */
+function passwordOf(dataDir: string): string {
+  return fs.readFileSync(path.join(dataDir, 'redis-password'), 'utf8').trim();
+}
+
+const modeOf = (file: string) => fs.statSync(file).mode & 0o777;
+
+/** Send commands over a plain socket (no client library) and return the first line of each reply. */
+function rawCommands(port: number, commands: string[][]): Promise<string[]> {
+  const encode = (args: string[]) =>
+    `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    let buf = '';
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`no full answer within 10 s: ${JSON.stringify(buf)}`));
+    }, 10_000);
+    sock.on('connect', () => sock.write(commands.map(encode).join('')));
+    sock.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      const lines = buf.split('\r\n');
+      if (lines.length > commands.length) {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(lines.slice(0, commands.length));
+      }
+    });
+    sock.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
 async function withRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<T> {
   const r = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
   await r.connect();
@@ -79,7 +115,7 @@ describe('startEmbeddedRedis', () => {
 
   it('starts redis-server with the expected configuration', async () => {
     expect(svc.owned).toBe(true);
-    expect(svc.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+    expect(svc.url).toMatch(/^redis:\/\/:[^@]+@127\.0\.0\.1:\d+$/);
     expect(Number(new URL(svc.url).port)).not.toBe(6379);
     await withRedis(svc.url, async (r) => {
       expect(await r.ping()).toBe('PONG');
@@ -99,13 +135,59 @@ describe('startEmbeddedRedis', () => {
     );
   });
 
+  it('requires the generated password (mode 600 in DATA_DIR/redis-password), never shown by ps', async () => {
+    const password = passwordOf(dataDir);
+    expect(password.length).toBeGreaterThanOrEqual(32);
+    expect(modeOf(path.join(dataDir, 'redis-password'))).toBe(0o600);
+    expect(decodeURIComponent(new URL(svc.url).password)).toBe(password);
+    const port = Number(new URL(svc.url).port);
+
+    // raw RESP: PING without AUTH, and after a wrong AUTH, gets NOAUTH
+    expect(await redisPing(port)).toMatch(/^-NOAUTH/);
+    expect(await redisPing(port, 'a-wrong-password-1234')).toMatch(/^-NOAUTH/);
+    expect(await redisPing(port, password)).toBe('+PONG');
+
+    // a client without the password can do nothing; a wrong AUTH is refused
+    const replies = await rawCommands(port, [
+      ['GET', 'thuispost:test'],
+      ['KEYS', '*'],
+      ['AUTH', 'a-wrong-password-1234'],
+      ['SET', 'thuispost:intruder', 'x'],
+    ]);
+    expect(replies).toEqual([
+      expect.stringMatching(/^-NOAUTH/),
+      expect.stringMatching(/^-NOAUTH/),
+      expect.stringMatching(/^-WRONGPASS/),
+      expect.stringMatching(/^-NOAUTH/),
+    ]);
+    // ioredis without the password too
+    const anonymous = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0 });
+    anonymous.on('error', () => undefined);
+    try {
+      await expect(anonymous.connect().then(() => anonymous.get('thuispost:test'))).rejects.toThrow(
+        /NOAUTH|Connection is closed/,
+      );
+    } finally {
+      anonymous.disconnect();
+    }
+
+    // the password reaches redis-server through a config file of mode 600, not its command line
+    const pid = redisPid(dataDir)!;
+    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(password);
+    expect(processCmdline(pid)).not.toContain(password);
+    expect(modeOf(path.join(dataDir, 'redis', 'redis.conf'))).toBe(0o600);
+    await withRedis(svc.url, async (r) => {
+      expect(((await r.config('GET', 'requirepass')) as string[])[1]).toBe(password);
+    });
+  });
+
   it('attaches to the running server instead of starting another (owned: false)', async () => {
     const pid = redisPid(dataDir);
     const second = await start({ dataDir });
     expect(second).toMatchObject({ owned: false, url: svc.url });
     await second.stop(); // no-op
     expect(redisPid(dataDir)).toBe(pid);
-    expect(await redisPing(Number(new URL(svc.url).port))).toBe('+PONG');
+    expect(await redisPing(Number(new URL(svc.url).port), passwordOf(dataDir))).toBe('+PONG');
   });
 
   it(
@@ -119,7 +201,7 @@ describe('startEmbeddedRedis', () => {
 
       const port = await findFreePort();
       svc = await start({ dataDir, port });
-      expect(svc).toMatchObject({ owned: true, url: `redis://127.0.0.1:${port}` });
+      expect(svc).toMatchObject({ owned: true, url: `redis://:${passwordOf(dataDir)}@127.0.0.1:${port}` });
       expect(await withRedis(svc.url, (r) => r.get('thuispost:test'))).toBe('persisted');
     },
     TIMEOUT,
@@ -143,8 +225,31 @@ describe('startEmbeddedRedis', () => {
       fs.writeFileSync(path.join(dataDir, 'redis', 'redis.port'), '6379\n');
       svc = await start({ dataDir });
       expect(svc.owned).toBe(true);
-      expect(svc.url).not.toBe('redis://127.0.0.1:6379');
+      expect(new URL(svc.url).port).not.toBe('6379');
       expect(await withRedis(svc.url, (r) => r.get('thuispost:test'))).toBe('persisted');
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'opens a data directory of an earlier version (no password file, no redis.conf) with a new password, keeping its data',
+    async () => {
+      await withRedis(svc.url, (r) => r.set('thuispost:old', 'kept'));
+      const before = passwordOf(dataDir);
+      await svc.stop();
+      fs.rmSync(path.join(dataDir, 'redis-password'));
+      fs.rmSync(path.join(dataDir, 'redis', 'redis.conf'));
+
+      svc = await start({ dataDir });
+      const password = passwordOf(dataDir);
+      expect(password).not.toBe(before);
+      expect(modeOf(path.join(dataDir, 'redis-password'))).toBe(0o600);
+      const port = Number(new URL(svc.url).port);
+      expect(await rawCommands(port, [['GET', 'thuispost:old']])).toEqual([
+        expect.stringMatching(/^-NOAUTH/),
+      ]);
+      expect(await redisPing(port, before)).toMatch(/^-NOAUTH/);
+      expect(await withRedis(svc.url, (r) => r.get('thuispost:old'))).toBe('kept');
     },
     TIMEOUT,
   );
@@ -174,7 +279,7 @@ describe('startEmbeddedRedis process lifetime', () => {
       children.push(child);
       const pid = redisPid(dataDir)!;
       expect(isPidAlive(pid)).toBe(true);
-      expect(await redisPing(Number(new URL(info.url).port))).toBe('+PONG');
+      expect(await redisPing(Number(new URL(info.url).port), passwordOf(dataDir))).toBe('+PONG');
 
       // info.pid is the node process that spawned redis (tsx runs the script in a child node)
       process.kill(info.pid, 'SIGKILL');
