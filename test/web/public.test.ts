@@ -189,7 +189,9 @@ describe('POST /subscribe', () => {
       source: 'https://www.voorbeeld.test/nieuwsbrief',
       user_agent: 'Testbrowser/1.0',
     });
-    expect(consent.ip_hash).toMatch(/^[0-9a-f]{32}$/);
+    // The keyed pseudonym of the address (see test/infra/pseudonyms.test.ts), never the address.
+    expect(consent.ip_hash).toMatch(/^hmac1:[0-9a-f]{32}$/);
+    expect(consent.ip_hash).toBe(ctx.deps.pseudonyms.ip('198.51.100.7'));
     expect(consent.ip_hash).not.toContain('198.51');
     const outbox = await ctx.db
       .selectFrom('outbox')

@@ -5,7 +5,6 @@ import { createSession, deleteSession } from '../../domain/auth.js';
 import { Unauthorized } from '../../domain/errors.js';
 import { hit } from '../../domain/rate-limits.js';
 import { authenticate, type PublicUser } from '../../domain/users.js';
-import { sha256 } from '../../infra/crypto.js';
 import type { AppEnv } from '../deps.js';
 import { assertCsrf, SESSION_COOKIE } from '../middleware/auth.js';
 import { apiRoute } from '../openapi.js';
@@ -39,18 +38,18 @@ const LOGIN_WINDOW_MS = 15 * 60 * 1000;
  * Shared by the JSON API and the admin login form.
  */
 export async function logIn(c: Context<AppEnv>, email: string, password: string) {
-  const { db, clock, clientIp } = c.var.deps;
+  const { db, clock, clientIp, pseudonyms } = c.var.deps;
   const message = 'Too many login attempts. Wait a few minutes and try again.';
   await hit(
     db,
     clock,
-    { key: `login:ip:${sha256(clientIp(c))}`, limit: 30, windowMs: LOGIN_WINDOW_MS },
+    { key: `login:ip:${pseudonyms.ip(clientIp(c))}`, limit: 30, windowMs: LOGIN_WINDOW_MS },
     message,
   );
   await hit(
     db,
     clock,
-    { key: `login:account:${sha256(email.trim().toLowerCase())}`, limit: 10, windowMs: LOGIN_WINDOW_MS },
+    { key: `login:account:${pseudonyms.loginAccount(email)}`, limit: 10, windowMs: LOGIN_WINDOW_MS },
     message,
   );
   const user = await authenticate(db, email, password);

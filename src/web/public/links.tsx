@@ -288,12 +288,7 @@ export async function handleResend(c: PublicContext) {
   if (checked.kind === 'invalid') return invalidPage(c, lang, settings);
   const t = pageStrings(lang);
   try {
-    await hit(
-      db,
-      clock,
-      { key: `confirm-resend:ip:${ipHash(c.var.deps.clientIp(c))}`, ...RESEND_IP_LIMIT },
-      t.errors.tooMany,
-    );
+    await hit(db, clock, { key: `confirm-resend:ip:${ipHash(c)}`, ...RESEND_IP_LIMIT }, t.errors.tooMany);
   } catch (error) {
     if (!(error instanceof TooManyRequests)) throw error;
     c.header('retry-after', String(error.retryAfterSeconds));
