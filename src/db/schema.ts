@@ -291,6 +291,8 @@ export interface DeliveryBatchesTable {
   last_attempt_at: Timestamp | null;
   sent_at: Timestamp | null;
   last_error: string | null;
+  /** Refused as a whole once: sent one message at a time from then on, never as a batch again. */
+  one_by_one: Generated<boolean>;
 }
 
 export interface ProviderEventsTable {

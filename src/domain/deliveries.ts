@@ -75,7 +75,7 @@ export async function enqueueBatches(tx: DbOrTx, editionId: string, round = 'a')
 }
 
 export type BatchClaim =
-  | { kind: 'send'; attempt: number; firstAttemptAt: Date }
+  | { kind: 'send'; attempt: number; firstAttemptAt: Date; oneByOne: boolean }
   | { kind: 'skip'; reason: string };
 
 /**
@@ -142,7 +142,26 @@ export async function claimBatch(
     .where('edition_id', '=', editionId)
     .where('batch_no', '=', batchNo)
     .execute();
-  return { kind: 'send', attempt: batch.attempts + 1, firstAttemptAt };
+  return { kind: 'send', attempt: batch.attempts + 1, firstAttemptAt, oneByOne: batch.one_by_one };
+}
+
+/**
+ * The provider refused the batch as a whole (one bad address fails all in strict mode): from now
+ * on its messages go one at a time, each under its own key and committed as it goes. Committed
+ * before the first single message, so that no later attempt sends the batch as a whole again.
+ */
+export async function fallBackToOneByOne(
+  tx: DbOrTx,
+  editionId: string,
+  batchNo: number,
+  reason: string,
+): Promise<void> {
+  await tx
+    .updateTable('delivery_batches')
+    .set({ one_by_one: true, last_error: `refused as a batch, sending one by one: ${reason}`.slice(0, 1000) })
+    .where('edition_id', '=', editionId)
+    .where('batch_no', '=', batchNo)
+    .execute();
 }
 
 export interface BatchRecipient {
@@ -192,16 +211,11 @@ export type DeliveryOutcome = { deliveryId: string } & (
 );
 
 /**
- * Closes a batch in one transaction: provider ids (or per-recipient errors) on every delivery,
- * the batch marked sent, and, when it was the last one, the edition finished.
+ * Records what the provider said of deliveries still queued: the message id of each one sent (and
+ * any provider event that arrived before it), or the reason it failed. A delivery that is no
+ * longer queued was recorded by an earlier attempt and stays as it is.
  */
-export async function closeBatch(
-  tx: DbOrTx,
-  editionId: string,
-  batchNo: number,
-  outcomes: DeliveryOutcome[],
-  now: Date,
-) {
+async function recordOutcomes(tx: DbOrTx, outcomes: DeliveryOutcome[], now: Date): Promise<void> {
   const sent = outcomes.filter((o): o is { deliveryId: string; messageId: string } => o.messageId !== null);
   const failed = outcomes.filter(
     (o): o is { deliveryId: string; messageId: null; error: string } => o.messageId === null,
@@ -226,6 +240,39 @@ export async function closeBatch(
       .where('status', '=', 'queued')
       .execute();
   }
+}
+
+/**
+ * One message of a batch sent one by one: its outcome, and the batch marked as moving, so that
+ * the sweep does not give a long fallback (a hundred paced requests) a second job.
+ */
+export async function recordOneOfBatch(
+  tx: DbOrTx,
+  batch: { editionId: string; batchNo: number },
+  outcome: DeliveryOutcome,
+  now: Date,
+): Promise<void> {
+  await recordOutcomes(tx, [outcome], now);
+  await tx
+    .updateTable('delivery_batches')
+    .set({ last_attempt_at: now })
+    .where('edition_id', '=', batch.editionId)
+    .where('batch_no', '=', batch.batchNo)
+    .execute();
+}
+
+/**
+ * Closes a batch in one transaction: provider ids (or per-recipient errors) on every delivery
+ * not recorded yet, the batch marked sent, and, when it was the last one, the edition finished.
+ */
+export async function closeBatch(
+  tx: DbOrTx,
+  editionId: string,
+  batchNo: number,
+  outcomes: DeliveryOutcome[],
+  now: Date,
+) {
+  await recordOutcomes(tx, outcomes, now);
   await tx
     .updateTable('delivery_batches')
     .set({ status: 'sent', sent_at: now, last_error: null })

@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  batchRecipients,
   claimBatch,
   enqueueBatches,
+  fallBackToOneByOne,
   IDEMPOTENCY_WINDOW_MS,
+  recordOneOfBatch,
   STUCK_AFTER_MS,
   snapshotRecipients,
   sweepSends,
@@ -68,6 +71,39 @@ describe('the send sweep', () => {
       .where('job_id', 'like', `edition-${overdue}-v4-%`)
       .executeTakeFirstOrThrow();
     expect(schedule.payload).toMatchObject({ editionId: overdue, scheduleVersion: 4 });
+  });
+
+  it('leaves a batch alone that is being sent one by one and recorded a message lately', async () => {
+    await seedSubscribers(ctx.db, 5, { prefix: 'eenvoor', topic: 'documenten' });
+    const start = new Date();
+    const id = await approvedEdition(ctx, { topics: ['documenten'] });
+    await ctx.db
+      .updateTable('editions')
+      .set({ status: 'sending', sending_started_at: start })
+      .where('id', '=', id)
+      .execute();
+    await snapshotRecipients(ctx.db, await getEdition(ctx.db, id));
+    expect((await claimBatch(ctx.db, id, 0, start)).kind).toBe('send');
+    await fallBackToOneByOne(ctx.db, id, 0, 'Invalid `to` field');
+    const [first] = await batchRecipients(ctx.db, id, 0);
+    const later = new Date(start.getTime() + 2 * STUCK_AFTER_MS);
+    await recordOneOfBatch(
+      ctx.db,
+      { editionId: id, batchNo: 0 },
+      { deliveryId: first!.deliveryId, messageId: 'm-1' },
+      later,
+    );
+
+    const sweep = new Date(later.getTime() + STUCK_AFTER_MS / 2);
+    await sweepSends(ctx.db, sweep);
+    const requeued = await ctx.db
+      .selectFrom('outbox')
+      .select('job_id')
+      .where('job_id', 'like', `edition-${id}-batch-%`)
+      .execute();
+    expect(requeued).toEqual([]);
+    expect(await claimBatch(ctx.db, id, 0, sweep)).toMatchObject({ kind: 'send', oneByOne: true });
+    expect(await batchRecipients(ctx.db, id, 0)).toHaveLength(4);
   });
 
   it('puts a batch aside for review instead of resending after the idempotency window', async () => {

@@ -62,3 +62,16 @@ export class Chaos {
     if (spikeMs > 0) await new Promise((resolve) => setTimeout(resolve, spikeMs));
   }
 }
+
+/** Chaos by plan: the n-th request gets the n-th fault of the list (null: normal service), then none. */
+export class ScriptedChaos extends Chaos {
+  constructor(private readonly plan: (ChaosFault | null)[]) {
+    super({ faultRate: 0, faults: [], spikeRate: 0, spikeMs: [0, 0] });
+  }
+
+  override draw(): { spikeMs: number; fault: ChaosFault | null } {
+    const fault = this.plan.shift() ?? null;
+    if (fault) this.injected[fault]++;
+    return { spikeMs: 0, fault };
+  }
+}

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { emailHash } from '../../src/domain/email-address.js';
 import { ResendMailer } from '../../src/providers/resend-mailer.js';
+import { type ChaosFault, ScriptedChaos } from '../fakes/chaos.js';
 import { FakeResend } from '../fakes/resend-server.js';
 import { startTestBackground, type TestBackground } from '../helpers/background.js';
 import { createTestContext, json, type TestContext } from '../helpers/context.js';
@@ -24,6 +25,7 @@ afterAll(async () => {
 });
 afterEach(() => {
   fake.rejectedRecipients.clear();
+  fake.chaos = null;
 });
 
 const sendNow = (id: string) => ctx.app.request(`/api/v1/editions/${id}/send`, json({}, editor));
@@ -102,12 +104,41 @@ describe('sending an edition', () => {
     expect(en!.html).toContain('Unsubscribe');
   });
 
-  it('fails only the recipient the provider refuses, and "resend to failed only" sends just those', async () => {
-    await seedSubscribers(ctx.db, 30, { prefix: 'weigering', topic: 'artikelen' });
+  it('sends a batch refused as a whole one by one: each delivery once, progress kept, 429s free', async () => {
+    await seedSubscribers(ctx.db, 20, { prefix: 'weigering', topic: 'artikelen' });
     fake.rejectedRecipients.add('weigering-3@voorbeeld.test');
+    // The batch request is refused (422). Of the single sends that follow, one message meets four
+    // transient errors in a row (accepted-then-500, then three 500s: more than are retried in
+    // place), which ends the job's attempt; the next attempt goes on where it stopped. Nine 429s
+    // in a row would use up the job's eight attempts on their own if they counted as failures.
+    const chaos = new ScriptedChaos([
+      null,
+      null,
+      'server-error',
+      null,
+      'server-error-after-work',
+      'server-error',
+      'server-error',
+      'server-error',
+      ...Array<ChaosFault>(9).fill('rate-limited'),
+      null,
+      null,
+      'server-error-after-work',
+    ]);
+    fake.chaos = chaos;
     const id = await approvedEdition(ctx, { topics: ['artikelen'] });
     await sendNow(id);
     await waitForEditionStatus(ctx.db, id, ['sent']);
+    expect(chaos.injected).toMatchObject({
+      'server-error': 4,
+      'server-error-after-work': 2,
+      'rate-limited': 9,
+    });
+
+    const received = receivedBy('weigering').map((e) => e.to[0]);
+    expect(received).toHaveLength(19);
+    expect(new Set(received).size).toBe(19);
+    expect(received).not.toContain('weigering-3@voorbeeld.test');
     const failed = await ctx.db
       .selectFrom('deliveries')
       .select(['email', 'error'])
@@ -115,18 +146,26 @@ describe('sending an edition', () => {
       .where('status', '=', 'failed')
       .execute();
     expect(failed.map((f) => f.email)).toEqual(['weigering-3@voorbeeld.test']);
-    expect(failed[0]!.error).toContain('validation_error');
-    expect(receivedBy('weigering')).toHaveLength(29);
+    expect(failed[0]!.error).toContain('weigering-3@voorbeeld.test');
+    // Once refused, the batch never went to the batch endpoint again.
+    const batchKey = `edition-${id}-batch-0`;
+    expect(fake.requests.filter((r) => r.headers['idempotency-key'] === batchKey)).toHaveLength(1);
+    const batch = await ctx.db
+      .selectFrom('delivery_batches')
+      .select(['status', 'one_by_one'])
+      .where('edition_id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(batch).toEqual({ status: 'sent', one_by_one: true });
 
     fake.rejectedRecipients.clear();
     const resend = await ctx.app.request(`/api/v1/editions/${id}/resend-failed`, json({}, editor));
     expect(resend.status).toBe(200);
     expect((await resend.json()).requeued).toBe(1);
     await waitForEditionStatus(ctx.db, id, ['sent']);
-    const received = receivedBy('weigering').map((e) => e.to[0]);
-    expect(received).toHaveLength(30);
-    expect(new Set(received).size).toBe(30);
-  });
+    const after = receivedBy('weigering').map((e) => e.to[0]);
+    expect(after).toHaveLength(20);
+    expect(new Set(after).size).toBe(20);
+  }, 60_000);
 
   it('pauses on a quota error instead of burning retries, and resumes', async () => {
     await seedSubscribers(ctx.db, 20, { prefix: 'quota', topic: 'artikelen' });

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { type Job, Worker } from 'bullmq';
 import { z } from 'zod';
 import type { Db } from '../../db/connection.js';
@@ -8,7 +9,9 @@ import {
   claimBatch,
   closeBatch,
   type DeliveryOutcome,
+  fallBackToOneByOne,
   pauseForQuota,
+  recordOneOfBatch,
 } from '../../domain/deliveries.js';
 import { personalisable, recipientGapValues } from '../../emails/personalise.js';
 import type { Logger } from '../../infra/logger.js';
@@ -43,7 +46,8 @@ export function batchIdempotencyKey(editionId: string, batchNo: number): string 
  * `send-batch`: sends one batch of ≤ 100 through the provider's batch endpoint under a key derived
  * from edition and batch number, and records every provider id in the transaction that closes
  * the batch. A crash between the provider's answer and that commit only means a retry, which the
- * provider answers from its idempotency cache; the recipient set and body are identical.
+ * provider answers from its idempotency cache; the recipient set and body are identical. A batch
+ * the provider refuses as a whole is sent one message at a time from then on (sendOneByOne).
  */
 export function editionBatchProcessor(deps: BatchProcessorDeps, rateLimit: ProviderRateLimit) {
   const contentsOf = editionContents(deps);
@@ -69,9 +73,20 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, rateLimit: Provi
       recipients.map((recipient) =>
         personalBatchEmail(deps, recipient, byLocale.get(recipient.locale) ?? fallback, issuedAt),
       );
+    const close = (outcomes: DeliveryOutcome[]) =>
+      deps.db.transaction().execute((tx) => closeBatch(tx, editionId, batchNo, outcomes, deps.clock.now()));
+    const oneByOne = async () => {
+      // Only the deliveries no earlier attempt recorded: each is sent at most once.
+      const queued = await batchRecipients(deps.db, editionId, batchNo);
+      const result = await sendOneByOne(deps, rateLimit, { editionId, batchNo }, queued, emailsOf(queued));
+      if (result === 'paused') return 'paused: quota';
+      await close([]);
+      return `sent one by one: ${result.sent} sent, ${result.failed} failed`;
+    };
+    if (claim.oneByOne) return oneByOne();
+
     const recipients = await batchRecipients(deps.db, editionId, batchNo);
     const deliveryIds = recipients.map((recipient) => recipient.deliveryId);
-
     let outcomes: DeliveryOutcome[];
     try {
       await rateLimit.acquire();
@@ -81,40 +96,47 @@ export function editionBatchProcessor(deps: BatchProcessorDeps, rateLimit: Provi
       outcomes = deliveryIds.map((deliveryId, i) => ({ deliveryId, messageId: ids[i]! }));
     } catch (error) {
       if (!(error instanceof MailerError)) throw error;
-      if (error.kind === 'quota') {
-        await deps.db
-          .transaction()
-          .execute((tx) =>
-            pauseForQuota(tx, editionId, `provider quota reached: ${error.message}`, deps.clock.now()),
-          );
-        deps.logger.warn({ editionId, batchNo }, 'edition paused: provider quota reached');
-        return 'paused: quota';
-      }
+      if (error.kind === 'quota') return pause(deps, editionId, batchNo, error);
       if (error.kind === 'retryable') {
-        if (error.status === 429 && error.retryAfterMs !== null) {
-          await rateLimit.pause(error.retryAfterMs);
+        if (error.status === 429) {
+          await rateLimit.pause(error.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS);
           throw Worker.RateLimitError();
         }
         throw error;
       }
-      if (error.kind === 'already-accepted') {
-        // An earlier attempt went through with this key; its message ids are unknown, but sending again would double.
-        outcomes = deliveryIds.map((deliveryId) => ({
-          deliveryId,
-          messageId: `accepted:${batchIdempotencyKey(editionId, batchNo)}:${deliveryId}`,
-        }));
-      } else {
-        // Read again (the batch's recipients are frozen since its first attempt): rare, and the
-        // rows were not kept while the batch was in flight.
-        const again = await batchRecipients(deps.db, editionId, batchNo);
-        outcomes = await sendOneByOne(deps, rateLimit, again, emailsOf(again));
+      if (error.kind === 'permanent') {
+        await deps.db
+          .transaction()
+          .execute((tx) => fallBackToOneByOne(tx, editionId, batchNo, error.message));
+        deps.logger.warn({ editionId, batchNo, err: error.message }, 'batch refused: sending one by one');
+        return oneByOne();
       }
+      // An earlier attempt went through with this key; its message ids are unknown, but sending again would double.
+      outcomes = deliveryIds.map((deliveryId) => ({
+        deliveryId,
+        messageId: `accepted:${batchIdempotencyKey(editionId, batchNo)}:${deliveryId}`,
+      }));
     }
-    await deps.db
-      .transaction()
-      .execute((tx) => closeBatch(tx, editionId, batchNo, outcomes, deps.clock.now()));
-    return `sent ${outcomes.filter((o) => o.messageId !== null).length} of ${outcomes.length}`;
+    await close(outcomes);
+    return `sent ${outcomes.length} of ${outcomes.length}`;
   };
+}
+
+/** A 429 without Retry-After: nobody sends for a second, then the shared schedule resumes. */
+const DEFAULT_RETRY_AFTER_MS = 1_000;
+
+/** Waits before retrying one message of the one-by-one fallback after a 5xx or a network error. */
+const IN_PLACE_RETRIES = [500, 1_000, 2_000];
+
+/** Quota reached: the edition waits, visibly, until an editor resumes it. */
+async function pause(deps: BatchProcessorDeps, editionId: string, batchNo: number, error: MailerError) {
+  await deps.db
+    .transaction()
+    .execute((tx) =>
+      pauseForQuota(tx, editionId, `provider quota reached: ${error.message}`, deps.clock.now()),
+    );
+  deps.logger.warn({ editionId, batchNo }, 'edition paused: provider quota reached');
+  return 'paused: quota' as const;
 }
 
 /** How many editions' contents a worker keeps: sends seldom overlap. */
@@ -183,31 +205,66 @@ export function personalBatchEmail(
   };
 }
 
+export function deliveryIdempotencyKey(deliveryId: string): string {
+  return `delivery-${deliveryId}`;
+}
+
 /**
- * The batch was refused as a whole (strict validation: one bad address fails all). Send each
- * message on its own so that a permanent error fails only that delivery, with its reason.
+ * The batch was refused as a whole (strict validation: one bad address fails all): each message
+ * goes on its own, under a key of its own delivery, and is committed as soon as the provider
+ * answers, so that a retry (after a crash, a 5xx or a sweep) goes on where this one stopped. A
+ * permanent refusal fails only that delivery, with its reason; a 429 waits on the shared
+ * schedule and tries the same message again, without using up an attempt of the job; another
+ * transient error (5xx, network) is retried in place a few times, then ends the attempt, keeping
+ * what was done. In place, because a hundred requests each failing now and then would otherwise
+ * use up the job's attempts long before the batch is through.
  */
 async function sendOneByOne(
   deps: BatchProcessorDeps,
   rateLimit: ProviderRateLimit,
+  batch: { editionId: string; batchNo: number },
   recipients: BatchRecipient[],
   emails: BatchEmail[],
-): Promise<DeliveryOutcome[]> {
-  const outcomes: DeliveryOutcome[] = [];
+): Promise<{ sent: number; failed: number } | 'paused'> {
+  const tally = { sent: 0, failed: 0 };
+  const record = (outcome: DeliveryOutcome) =>
+    deps.db.transaction().execute((tx) => recordOneOfBatch(tx, batch, outcome, deps.clock.now()));
   for (const [index, recipient] of recipients.entries()) {
-    try {
-      await rateLimit.acquire();
-      const { id } = await deps.mailer.send(fillBatchEmail(emails[index]!), {
-        idempotencyKey: `delivery-${recipient.deliveryId}`,
-      });
-      outcomes.push({ deliveryId: recipient.deliveryId, messageId: id });
-    } catch (error) {
-      if (error instanceof MailerError && error.kind === 'permanent') {
-        outcomes.push({ deliveryId: recipient.deliveryId, messageId: null, error: error.message });
-      } else {
-        throw error;
+    const { deliveryId } = recipient;
+    const key = deliveryIdempotencyKey(deliveryId);
+    for (let transientFailures = 0; ; ) {
+      try {
+        await rateLimit.acquire();
+        const { id } = await deps.mailer.send(fillBatchEmail(emails[index]!), { idempotencyKey: key });
+        await record({ deliveryId, messageId: id });
+        tally.sent++;
+        break;
+      } catch (error) {
+        if (!(error instanceof MailerError)) throw error;
+        if (error.kind === 'retryable' && error.status === 429) {
+          await rateLimit.pause(error.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS);
+          continue;
+        }
+        if (error.kind === 'quota') {
+          await pause(deps, batch.editionId, batch.batchNo, error);
+          return 'paused';
+        }
+        if (error.kind === 'retryable') {
+          // The same key again is safe: an accepted message is answered from the provider's cache.
+          if (transientFailures >= IN_PLACE_RETRIES.length) throw error;
+          await delay(IN_PLACE_RETRIES[transientFailures++]!);
+          continue;
+        }
+        if (error.kind === 'already-accepted') {
+          await record({ deliveryId, messageId: `accepted:${key}` });
+          tally.sent++;
+        } else {
+          await record({ deliveryId, messageId: null, error: error.message });
+          tally.failed++;
+        }
+        break;
       }
     }
   }
-  return outcomes;
+  return tally;
 }
