@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Db, DbOrTx } from '../db/connection.js';
 import { audit } from './audit.js';
 
@@ -45,6 +45,15 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/**
+ * The address as a whole word, in a syntax both JavaScript and Postgres (ARE, `~*`) read: not
+ * inside a longer address (`jan@x.nl` must not match `dejan@x.nl` or `jan@x.nl.example`), but
+ * still at the end of a sentence (`… jan@x.nl.`).
+ */
+function wholeAddress(address: string): string {
+  return `(?<![A-Za-z0-9._%+-])${escapeRegExp(address)}(?![A-Za-z0-9_-]|\\.[A-Za-z0-9])`;
+}
+
 /** Replaces every occurrence (any case) of the addresses in a string. */
 function scrubText(value: string, pattern: RegExp): string {
   return value.replace(pattern, ERASED_MARK);
@@ -84,8 +93,12 @@ export async function erasePersonalData(tx: DbOrTx, subjects: ErasureSubject[]):
   if (subjects.length === 0) return;
   const ids = subjects.map((subject) => subject.id);
   const addresses = [...new Set(subjects.map((subject) => subject.email.toLowerCase()))];
+  // ILIKE finds candidates cheaply; the regular expression decides (whole addresses only).
   const patterns = addresses.map((address) => `%${escapeLike(address)}%`);
-  const regexp = new RegExp(addresses.map(escapeRegExp).join('|'), 'gi');
+  const words = addresses.map(wholeAddress);
+  const regexp = new RegExp(words.join('|'), 'gi');
+  const matches = (column: RawBuilder<unknown>) =>
+    sql<boolean>`(${column} ilike any(${patterns}::text[]) and ${column} ~* any(${words}::text[]))`;
 
   // Events of their edition deliveries: the payload is about them; the delivery stays as a count.
   await tx
@@ -102,7 +115,7 @@ export async function erasePersonalData(tx: DbOrTx, subjects: ErasureSubject[]):
     .updateTable('deliveries')
     .set({ email: null })
     .where('subscriber_id', 'in', ids)
-    .where(sql<boolean>`error ilike any(${patterns}::text[])`)
+    .where(matches(sql`error`))
     .returning(['id', 'error'])
     .execute();
   for (const delivery of bounced) {
@@ -118,7 +131,7 @@ export async function erasePersonalData(tx: DbOrTx, subjects: ErasureSubject[]):
   const emails = await tx
     .selectFrom('emails')
     .select(['id', 'provider_message_id'])
-    .where(sql<boolean>`to_address ilike any(${patterns}::text[])`)
+    .where(matches(sql`to_address`))
     .execute();
   const messageIds = emails.flatMap((email) =>
     email.provider_message_id ? [email.provider_message_id] : [],
@@ -140,26 +153,26 @@ export async function erasePersonalData(tx: DbOrTx, subjects: ErasureSubject[]):
   await tx
     .deleteFrom('dev_mailbox')
     .where(
-      sql<boolean>`exists (select from unnest(to_addresses) a where a ilike any(${patterns}::text[]))
-        or subject ilike any(${patterns}::text[]) or html ilike any(${patterns}::text[])
-        or text ilike any(${patterns}::text[]) or headers::text ilike any(${patterns}::text[])`,
+      sql<boolean>`exists (select from unnest(to_addresses) a where ${matches(sql`a`)})
+        or ${matches(sql`subject`)} or ${matches(sql`html`)} or ${matches(sql`text`)}
+        or ${matches(sql`headers::text`)}`,
     )
     .execute();
 
   // An import's report line: the value is a cell of that line; the other problems of the line go too.
   await sql`
     delete from import_errors e using (
-      select distinct import_id, line from import_errors where value ilike any(${patterns}::text[])
+      select distinct import_id, line from import_errors where ${matches(sql`value`)}
     ) m
     where e.import_id = m.import_id and e.line = m.line`.execute(tx);
 
-  await tx.deleteFrom('rate_limits').where(sql<boolean>`key ilike any(${patterns}::text[])`).execute();
+  await tx.deleteFrom('rate_limits').where(matches(sql`key`)).execute();
 
   for (const [table, keys, column, json] of SCRUBBED) {
     const { rows } = await sql<Record<string, unknown>>`
       select ${sql.join(keys.map((key) => sql.ref(key)))}, ${sql.ref(column)} as value
       from ${sql.table(table)}
-      where ${sql.ref(column)}::text ilike any(${patterns}::text[])`.execute(tx);
+      where ${matches(sql`${sql.ref(column)}::text`)}`.execute(tx);
     for (const row of rows) {
       const scrubbed = json
         ? JSON.stringify(scrubJson(row.value, regexp))

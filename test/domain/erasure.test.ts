@@ -272,6 +272,66 @@ describe('erasure leaves no trace of the address or the name', () => {
   });
 });
 
+describe('erasure matches whole addresses only', () => {
+  it('leaves the data of a longer address that contains the erased one', async () => {
+    const person = await signUpPerson('jan@voorbeeld.test', 'Jan');
+    const other = await signUpPerson('dejan@voorbeeld.test', 'De Jan');
+    await sendConfirmation(person.id);
+    await sendConfirmation(other.id);
+    const imp = await ctx.db
+      .insertInto('imports')
+      .values({
+        dry_run: true,
+        lawful_basis: 'public_task',
+        size_bytes: 1,
+        encoding: 'utf-8',
+        separator: ';',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await ctx.db
+      .insertInto('import_errors')
+      .values([
+        { import_id: imp.id, line: 2, value: 'JAN@voorbeeld.test', reason: 'Dubbel.' },
+        { import_id: imp.id, line: 3, value: 'dejan@voorbeeld.test', reason: 'Dubbel.' },
+        { import_id: imp.id, line: 4, value: 'jan@voorbeeld.test.example', reason: 'Dubbel.' },
+      ])
+      .execute();
+    await audit(ctx.db, null, 'test.near', null, {
+      text: 'mail jan@voorbeeld.test. en dejan@voorbeeld.test',
+    });
+
+    await ctx.db.transaction().execute((tx) => eraseSubscriber(tx, person.id, 'test'));
+
+    const errors = await ctx.db
+      .selectFrom('import_errors')
+      .select('value')
+      .where('import_id', '=', imp.id)
+      .orderBy('line')
+      .execute();
+    expect(errors.map((row) => row.value)).toEqual(['dejan@voorbeeld.test', 'jan@voorbeeld.test.example']);
+    const emails = await ctx.db
+      .selectFrom('emails')
+      .select('to_address')
+      .where('to_address', 'like', '%jan@%')
+      .execute();
+    expect(emails.map((row) => row.to_address)).toEqual(['dejan@voorbeeld.test']);
+    const mailbox = await ctx.db
+      .selectFrom('dev_mailbox')
+      .select('to_addresses')
+      .where(sql<boolean>`array_to_string(to_addresses, ',') like '%jan@%'`)
+      .execute();
+    expect(mailbox.map((row) => row.to_addresses)).toEqual([['dejan@voorbeeld.test']]);
+    const note = await ctx.db
+      .selectFrom('audit_log')
+      .select('details')
+      .where('action', '=', 'test.near')
+      .executeTakeFirstOrThrow();
+    expect(note.details).toEqual({ text: 'mail [gewist]. en dejan@voorbeeld.test' });
+    await ctx.db.transaction().execute((tx) => eraseSubscriber(tx, other.id, 'test'));
+  });
+});
+
 describe('an erasure racing the rendering of a template email', () => {
   it('stores nothing when the erasure commits while the worker is rendering', async () => {
     const person = await signUpPerson('Race.Wissen@voorbeeld.test', 'Rosa Racewisser');
