@@ -12,6 +12,7 @@ import type { AppDeps } from '../src/api/deps.js';
 import { createDb, type DbHandle } from '../src/db/connection.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { groupCommittedSignups } from '../src/domain/subscribers.js';
+import { Pseudonyms } from '../src/infra/crypto.js';
 import { startEmbeddedPostgres } from '../src/infra/embedded-postgres.js';
 import { startEmbeddedRedis } from '../src/infra/embedded-redis.js';
 import { createLogger, type Logger } from '../src/infra/logger.js';
@@ -113,6 +114,7 @@ export async function benchApp(
       siteOrigins: [],
     },
     clientIp: options.clientIp ?? (() => '127.0.0.1'),
+    pseudonyms: new Pseudonyms('bench-secret'.padEnd(48, 'x')),
     signups: groupCommittedSignups(database.db, systemClock),
   });
   return { app, database, linkTokens };

@@ -34,6 +34,8 @@ import * as m0032 from './0032_outbox_notify_once.js';
 import * as m0033 from './0033_linkedin_refused_env_tokens.js';
 import * as m0034 from './0034_subscribers_email_key_dropped.js';
 import * as m0035 from './0035_delivery_batch_one_by_one.js';
+import * as m0036 from './0036_consent_ip_hash_scheme.js';
+import * as m0037 from './0037_deliveries_subscriber_idx.js';
 import * as m0039 from './0039_login_throttles.js';
 
 /**
@@ -76,5 +78,7 @@ export const migrations: Record<string, Migration> = {
   '0033_linkedin_refused_env_tokens': m0033,
   '0034_subscribers_email_key_dropped': m0034,
   '0035_delivery_batch_one_by_one': m0035,
+  '0036_consent_ip_hash_scheme': m0036,
+  '0037_deliveries_subscriber_idx': m0037,
   '0039_login_throttles': m0039,
 };

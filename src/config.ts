@@ -114,6 +114,12 @@ const envSchema = z.object({
   ),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
+  PENDING_SIGNUP_RETENTION_DAYS: z.coerce
+    .number({ message: 'must be a whole number of days, e.g. 30' })
+    .int('must be a whole number of days, e.g. 30')
+    .min(1, 'must be at least 1 day')
+    .max(365, 'must be at most 365 days')
+    .default(30),
 });
 
 /** Every variable thuispost reads (documented in README.md and .env.example; a test checks). */
@@ -162,6 +168,8 @@ export interface Config {
   metricsToken: string | undefined;
   shutdownTimeoutMs: number;
   workerConcurrency: number;
+  /** Signups never confirmed are purged this many days after their last confirmation email. */
+  pendingSignupRetentionDays: number;
 }
 
 /** Config after the runtime has resolved embedded services and the secret. */
@@ -249,5 +257,6 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     metricsToken: e.METRICS_TOKEN,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    pendingSignupRetentionDays: e.PENDING_SIGNUP_RETENTION_DAYS,
   };
 }

@@ -5,6 +5,7 @@ import { linkedinReadiness } from './domain/linkedin.js';
 import { logSenderHealth } from './domain/sender-health.js';
 import { groupCommittedSignups } from './domain/subscribers.js';
 import { nodeClientIp } from './infra/client-ip.js';
+import { Pseudonyms } from './infra/crypto.js';
 import { linkedinAppConfig } from './infra/linkedin-config.js';
 import { exitOnStartupError, handleSignals } from './infra/process.js';
 import { redisObservers, startRuntime } from './infra/runtime.js';
@@ -45,6 +46,7 @@ try {
     senderDomains,
     queues: runtime.redis?.queues,
     clientIp: nodeClientIp(config.trustedProxies),
+    pseudonyms: new Pseudonyms(runtime.config.appSecret),
     signups: groupCommittedSignups(database.db, runtime.clock),
     ...observers,
     readinessChecks: {

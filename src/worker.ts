@@ -5,6 +5,7 @@ import type { AppDeps } from './api/deps.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDb, type Db, type DbHandle } from './db/connection.js';
 import { linkedinReadiness } from './domain/linkedin.js';
+import { Pseudonyms } from './infra/crypto.js';
 import { linkedinAppConfig } from './infra/linkedin-config.js';
 import { createLogger, type Logger } from './infra/logger.js';
 import { createMetricsRegistry } from './infra/metrics.js';
@@ -120,6 +121,7 @@ function buildIsolate(env: WorkerEnv): Isolate {
       linkedin: () => linkedinReadiness(requestDb(), config.linkedin, systemClock.now()),
     },
     clientIp: (c) => c.req.header('cf-connecting-ip') ?? 'unknown',
+    pseudonyms: new Pseudonyms(appSecret),
     linkedin: linkedinAppConfig({ ...config, appSecret }),
   };
   return { app: createApp(deps), logger };

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { markEnvTokenRefused } from '../src/domain/linkedin.js';
+import { Pseudonyms } from '../src/infra/crypto.js';
 import worker, { type WorkerEnv } from '../src/worker.js';
 import { createTestContext, type TestContext } from './helpers/context.js';
 
@@ -134,7 +134,8 @@ describe('the Workers entry', () => {
       body: JSON.stringify({ email: 'nobody@voorbeeld.test', password: 'wrong password, long enough' }),
     });
     expect(res.status).toBe(401);
-    const ipKey = `login:ip:${createHash('sha256').update('203.0.113.7').digest('hex')}`;
+    // The keyed pseudonym, from the Worker's own APP_SECRET.
+    const ipKey = `login:ip:${new Pseudonyms(APP_SECRET).ip('203.0.113.7')}`;
     const row = await ctx.db
       .selectFrom('rate_limits')
       .select('hits')

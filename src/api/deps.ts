@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Db } from '../db/connection.js';
+import type { Pseudonyms } from '../infra/crypto.js';
 import type { Logger } from '../infra/logger.js';
 import type { Clock } from '../providers/clock.js';
 import type { LinkTokens } from '../providers/link-tokens.js';
@@ -43,8 +44,10 @@ export interface AppDeps {
    * absent (Workers, where a request's connections serve only that request): one statement each.
    */
   signups?: import('../domain/subscribers.js').SignupWriter;
-  /** The caller's IP address (used only hashed, for rate limits); depends on the runtime and proxy. */
+  /** The caller's IP address (stored only as `pseudonyms.ip`); depends on the runtime and proxy. */
   clientIp: (c: import('hono').Context) => string;
+  /** Keyed hashes (from APP_SECRET) of IP addresses and login names: the only form they are stored in. */
+  pseudonyms: Pseudonyms;
   /** The sending domains at Resend (sender health); absent in mailbox mode. */
   senderDomains?: import('../providers/sender-domains.js').SenderDomains;
   /** The job queues (absent where there is no Redis, e.g. on Workers): the admin shows their health. */

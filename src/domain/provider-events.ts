@@ -3,6 +3,7 @@ import type { DbOrTx } from '../db/connection.js';
 import type { DeliveryStatus, SubscriberStatus } from '../db/schema.js';
 import type { Clock } from '../providers/clock.js';
 import { audit } from './audit.js';
+import { ERASED_MARK, scrubJson } from './erasure.js';
 import { DomainError } from './errors.js';
 import { suppress } from './suppressions.js';
 
@@ -69,6 +70,13 @@ const OUTGOING_EMAIL_EVENTS: ReadonlySet<string> = new Set([
 
 /** Keys of an event's data that name people; never stored (the delivery row already says who). */
 const PERSONAL_KEYS = ['to', 'cc', 'bcc', 'from', 'reply_to', 'received_for'];
+
+/**
+ * Anything shaped like an address, in the provider's free text (a bounce message quoting the
+ * recipient, a header): replaced before storing, so an event arriving after an erasure cannot
+ * bring the address back, and stored events never need searching for one.
+ */
+const ADDRESS_LIKE = /[^\s<>"'(),;:[\]\\]+@[^\s<>"'(),;:[\]\\]+/g;
 
 const MAX_TEXT = 1000;
 const MAX_URL = 2000;
@@ -191,7 +199,7 @@ function reasonOf(event: ProviderEvent, effect: EventEffect): string | null {
     reason =
       [text(suppressed.type), text(suppressed.message)].filter(Boolean).join(': ') || 'suppressed by Resend';
   }
-  return reason === null ? null : reason.slice(0, MAX_TEXT);
+  return reason === null ? null : reason.replace(ADDRESS_LIKE, ERASED_MARK).slice(0, MAX_TEXT);
 }
 
 /** Personal links (unsubscribe, preferences, confirm) carry a token: counted by path, never stored with it. */
@@ -207,7 +215,8 @@ function eventTime(event: ProviderEvent, now: Date): Date {
 }
 
 /**
- * The stored form of an event: without addresses, and for opens and clicks without the message
+ * The stored form of an event: without addresses (the keys that name people dropped, any other
+ * address in its text replaced), and for opens and clicks without the message
  * id, so provider_events never holds a per-person open or click history (the delivery row keeps
  * `opened_at` only when the edition has open tracking on).
  */
@@ -227,7 +236,7 @@ function storedForm(event: ProviderEvent, effect: EventEffect, editionId: string
       },
     };
   }
-  const data: Record<string, unknown> = { ...event.data };
+  const data = scrubJson({ ...event.data }, ADDRESS_LIKE) as Record<string, unknown>;
   for (const key of PERSONAL_KEYS) delete data[key];
   return {
     messageId: OUTGOING_EMAIL_EVENTS.has(event.type) ? (text(event.data.email_id) ?? null) : null,

@@ -4,6 +4,7 @@ import type { LawfulBasis, Locale, SubscriberSource, SubscriberStatus } from '..
 import type { Clock } from '../providers/clock.js';
 import { type ConsentEvidence, consentHistory, recordConsent } from './consent.js';
 import { queueSubscriberEmail } from './emails.js';
+import { erasePersonalData } from './erasure.js';
 import { Conflict, Invalid, NotFound } from './errors.js';
 import { getOrganisation } from './organisations.js';
 import { parseEmailOrThrow, resolveTopics, topicIdsOf, unsubscribe } from './subscribers.js';
@@ -312,9 +313,10 @@ export async function exportSubscriberData(db: DbOrTx, id: string) {
 }
 
 /**
- * Erasure (GDPR art. 17): personal data goes (subscriber, subscriptions, consent events, stored
- * emails); what stays is a hashed suppression entry, so the address is never re-imported by
- * accident, and an anonymous audit entry that counts the erasure. Run in one transaction.
+ * Erasure (GDPR art. 17): the address and name go from every table (domain/erasure.ts lists
+ * each column and how); what stays is a hashed suppression entry, so the address is never
+ * re-imported by accident, delivery rows as anonymous counts, and the audit entry that counts the
+ * erasure. Run in one transaction.
  */
 export async function eraseSubscriber(tx: DbOrTx, id: string, source: string): Promise<void> {
   const subscriber = await tx
@@ -325,20 +327,5 @@ export async function eraseSubscriber(tx: DbOrTx, id: string, source: string): P
     .executeTakeFirst();
   if (!subscriber) throw new NotFound('Deze abonnee bestaat niet (meer).');
   await suppress(tx, subscriber.email, 'erased', source);
-  // Provider events carry the address in their payload; delivery rows stay as anonymous counts.
-  await tx
-    .deleteFrom('provider_events')
-    .where('provider_message_id', 'in', (eb) =>
-      eb
-        .selectFrom('deliveries')
-        .select('provider_message_id')
-        .where('subscriber_id', '=', id)
-        .where('provider_message_id', 'is not', null),
-    )
-    .execute();
-  await tx.updateTable('deliveries').set({ email: null }).where('subscriber_id', '=', id).execute();
-  await tx.deleteFrom('emails').where('to_address', '=', subscriber.email).execute();
-  await tx.deleteFrom('dev_mailbox').where(sql<boolean>`${subscriber.email} = any(to_addresses)`).execute();
-  // consent_events and subscriptions go with the row (ON DELETE CASCADE).
-  await tx.deleteFrom('subscribers').where('id', '=', id).execute();
+  await erasePersonalData(tx, [subscriber]);
 }

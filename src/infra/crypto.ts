@@ -1,4 +1,4 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
 /** URL-safe random token with `bytes` bytes of entropy. */
 export function randomToken(bytes = 32): string {
@@ -58,3 +58,37 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** A hash that costs as much as a real one, to keep login timing equal for unknown users. */
 export const DUMMY_PASSWORD_HASH =
   'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+/**
+ * Keyed pseudonyms of personal values that are stored only to count or correlate (an IP address
+ * in the consent ledger and in rate-limit keys, a login name in a rate-limit key). HMAC-SHA256
+ * with keys derived from APP_SECRET by HKDF, one label per purpose, so that the values of one
+ * purpose say nothing about another. Whoever holds the key can tell that two events came from
+ * the same address (and test a guessed address); without it the value cannot be reversed, not
+ * even by trying all 2^32 IPv4 addresses, as an unkeyed hash can. Values of the current scheme
+ * start with `hmac1:`; older consent rows hold a bare 32-hex unkeyed SHA-256 (`sha256("ip:" + ip)`).
+ * Changing APP_SECRET changes every pseudonym: events before and after no longer correlate.
+ */
+export class Pseudonyms {
+  static readonly SCHEME = 'hmac1';
+  private readonly ipKey: Buffer;
+  private readonly accountKey: Buffer;
+
+  constructor(appSecret: string) {
+    this.ipKey = Buffer.from(hkdfSync('sha256', appSecret, 'thuispost', 'ip-pseudonym-v1', 32));
+    this.accountKey = Buffer.from(
+      hkdfSync('sha256', appSecret, 'thuispost', 'login-account-pseudonym-v1', 32),
+    );
+  }
+
+  /** An IP address, as stored anywhere (consent evidence, rate-limit keys): `hmac1:` + 32 hex. */
+  ip(ip: string): string {
+    return `${Pseudonyms.SCHEME}:${createHmac('sha256', this.ipKey).update(ip).digest('hex').slice(0, 32)}`;
+  }
+
+  /** A login name (an email address) in a rate-limit key. */
+  loginAccount(email: string): string {
+    const digest = createHmac('sha256', this.accountKey).update(email.trim().toLowerCase()).digest('hex');
+    return `${Pseudonyms.SCHEME}:${digest.slice(0, 32)}`;
+  }
+}

@@ -26,6 +26,7 @@ export async function runBackground(runtime: Runtime): Promise<void> {
     prefix: config.redisPrefix,
     concurrency: config.workerConcurrency,
     providerRequestsPerSecond: config.resend.requestsPerSecond,
+    pendingSignupRetentionDays: config.pendingSignupRetentionDays,
     linkedin,
   });
   // The admin may have replaced a refused LINKEDIN_ACCESS_TOKEN and restarted: held posts go now.

@@ -32,6 +32,8 @@ export interface WorkerDeps {
   concurrency: number;
   /** The provider's request rate, enforced across all workers for edition batches. */
   providerRequestsPerSecond: number;
+  /** Signups never confirmed are purged this many days after their last confirmation email (default 30). */
+  pendingSignupRetentionDays?: number;
   /** LinkedIn API, credentials and token key; absent: posts are dry runs (and a stored connection cannot be used). */
   linkedin?: LinkedInWorkerConfig;
 }

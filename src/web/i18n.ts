@@ -84,6 +84,9 @@ const nl = {
     toSignup: 'Naar het aanmeldformulier',
     goneTitle: 'Deze aanmelding bestaat niet meer',
     gone: 'We hebben geen gegevens meer bij deze link. Je ontvangt geen berichten van ons. Wil je weer berichten ontvangen? Meld je dan opnieuw aan.',
+    expiredTitle: 'Deze link is verlopen',
+    expired:
+      'Deze link is niet meer geldig. Vul het aanmeldformulier opnieuw in met je e-mailadres: je krijgt dan een e-mail met nieuwe links om je aanmelding te beheren.',
   },
   unsubscribe: {
     title: 'Afmelden',
@@ -204,6 +207,9 @@ const en: PageStrings = {
     toSignup: 'Go to the signup form',
     goneTitle: 'This subscription no longer exists',
     gone: 'We no longer hold any data for this link. You will not receive messages from us. Want to receive messages again? Then sign up again.',
+    expiredTitle: 'This link has expired',
+    expired:
+      'This link is no longer valid. Fill in the signup form again with your email address: you will then receive an email with new links to manage your subscription.',
   },
   unsubscribe: {
     title: 'Unsubscribe',

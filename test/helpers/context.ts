@@ -10,6 +10,7 @@ import type { Role } from '../../src/db/schema.js';
 import { createApiToken } from '../../src/domain/auth.js';
 import { groupCommittedSignups } from '../../src/domain/subscribers.js';
 import { createUser } from '../../src/domain/users.js';
+import { Pseudonyms } from '../../src/infra/crypto.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { createMetricsRegistry } from '../../src/infra/metrics.js';
 import { type Clock, systemClock } from '../../src/providers/clock.js';
@@ -98,6 +99,7 @@ export async function createTestContext(
       metricsToken: TEST_METRICS_TOKEN,
     },
     clientIp: (c) => c.req.header('x-test-client-ip') ?? '127.0.0.1',
+    pseudonyms: new Pseudonyms(TEST_APP_SECRET),
     // As src/server.ts: the signup route's production path.
     signups: groupCommittedSignups(database.db, clock),
   };

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { clientAddress, nodeClientIp, trustedProxyList } from '../../src/infra/client-ip.js';
 import { isProxyEntry } from '../../src/infra/proxy-entry.js';
-import { ipHash } from '../../src/web/public/common.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 
 describe('clientAddress', () => {
@@ -116,7 +115,10 @@ describe('per-IP limits behind a trusted proxy (real server)', () => {
       .where('key', 'like', 'signup:ip:%')
       .execute();
     expect(keys.map((row) => row.key).sort()).toEqual(
-      [`signup:ip:${ipHash('203.0.113.9')}`, `signup:ip:${ipHash('198.51.100.20')}`].sort(),
+      [
+        `signup:ip:${ctx.deps.pseudonyms.ip('203.0.113.9')}`,
+        `signup:ip:${ctx.deps.pseudonyms.ip('198.51.100.20')}`,
+      ].sort(),
     );
   });
 });

@@ -189,7 +189,9 @@ describe('POST /subscribe', () => {
       source: 'https://www.voorbeeld.test/nieuwsbrief',
       user_agent: 'Testbrowser/1.0',
     });
-    expect(consent.ip_hash).toMatch(/^[0-9a-f]{32}$/);
+    // The keyed pseudonym of the address (see test/infra/pseudonyms.test.ts), never the address.
+    expect(consent.ip_hash).toMatch(/^hmac1:[0-9a-f]{32}$/);
+    expect(consent.ip_hash).toBe(ctx.deps.pseudonyms.ip('198.51.100.7'));
     expect(consent.ip_hash).not.toContain('198.51');
     const outbox = await ctx.db
       .selectFrom('outbox')
@@ -666,6 +668,74 @@ describe('confirm', () => {
     expect(Number(count.n)).toBe(2);
     // A tampered expired token cannot ask for anything.
     expect((await ctx.app.request(`/confirm/${tamper(token)}/resend`, { method: 'POST' })).status).toBe(400);
+  });
+});
+
+describe('expired links hand out nothing', () => {
+  const dayMs = 24 * 3600 * 1000;
+
+  it('an expired confirm link of an active subscriber: the expired page, no preferences link (GET and POST)', async () => {
+    const subscriber = await activeSubscriber('verlopen-actief@voorbeeld.test');
+    const token = tokens().issue({ p: 'confirm', s: subscriber.id, n: 1 }, 7 * 24 * 3600);
+    // Still valid: the confirmed page with its preferences link.
+    const valid = await (await ctx.app.request(`/confirm/${token}`)).text();
+    expect(valid).toContain('Je aanmelding is bevestigd');
+    expect(valid).toContain('/preferences/');
+    clock.advance(8 * dayMs);
+    const before = await snapshot();
+    for (const method of ['GET', 'POST']) {
+      const res = await ctx.app.request(`/confirm/${token}`, { method });
+      expect(res.status).toBe(410);
+      const html = await res.text();
+      expect(html).toContain('Deze bevestigingslink is verlopen');
+      expect(html).toContain('Vraag een nieuwe bevestigingsmail aan');
+      expect(html).toContain(`action="/confirm/${token}/resend"`);
+      expect(html).not.toContain('/preferences/');
+      expect(html).not.toContain('Je aanmelding is bevestigd');
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('an expired preferences link shows the expired page and saves nothing', async () => {
+    const subscriber = await activeSubscriber('verlopen-voorkeur@voorbeeld.test');
+    const token = tokens().issue({ p: 'preferences', s: subscriber.id }, 3600);
+    expect((await ctx.app.request(`/preferences/${token}`)).status).toBe(200);
+    clock.advance(2 * 3600 * 1000);
+    const before = await snapshot();
+    const page = await ctx.app.request(`/preferences/${token}`);
+    expect(page.status).toBe(410);
+    const html = await page.text();
+    expect(html).toContain('Deze link is verlopen');
+    expect(html).not.toContain('verlopen-voorkeur@voorbeeld.test');
+    expect(html).not.toContain('name="topics"');
+    const post = await ctx.app.request(`/preferences/${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: encode({ topics: ['artikelen'], locale: 'en', name: 'Iemand Anders' }),
+    });
+    expect(post.status).toBe(410);
+    expect(await post.text()).toContain('Deze link is verlopen');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('an expired unsubscribe link still unsubscribes, but hands out no preferences link', async () => {
+    const subscriber = await activeSubscriber('verlopen-afmelden@voorbeeld.test');
+    const token = tokens().issue({ p: 'unsubscribe', s: subscriber.id }, 3600);
+    expect(await (await ctx.app.request(`/unsubscribe/${token}`)).text()).toContain('/preferences/');
+    clock.advance(2 * 3600 * 1000);
+    const page = await ctx.app.request(`/unsubscribe/${token}`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Afmelden voor alles');
+    expect(html).not.toContain('/preferences/');
+    const post = await ctx.app.request(`/unsubscribe/${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(post.status).toBe(200);
+    expect(await post.text()).not.toContain('/preferences/');
+    expect((await subscriberByEmail('verlopen-afmelden@voorbeeld.test'))?.status).toBe('unsubscribed');
   });
 });
 

@@ -5,7 +5,6 @@ import { createSession, deleteSession } from '../../domain/auth.js';
 import { Unauthorized } from '../../domain/errors.js';
 import { admitLoginAttempt, loginSucceeded } from '../../domain/login-throttle.js';
 import { authenticate, type PublicUser } from '../../domain/users.js';
-import { sha256 } from '../../infra/crypto.js';
 import { deleteAppCookie, setAppCookie } from '../cookies.js';
 import type { AppEnv } from '../deps.js';
 import { assertCsrf, SESSION_COOKIE } from '../middleware/auth.js';
@@ -39,8 +38,8 @@ export function userJson(user: PublicUser) {
  * skip) and opens a session. Shared by the JSON API and the admin login form.
  */
 export async function logIn(c: Context<AppEnv>, email: string, password: string) {
-  const { db, clock, clientIp } = c.var.deps;
-  const keys = { account: sha256(email.trim().toLowerCase()), address: sha256(clientIp(c)) };
+  const { db, clock, clientIp, pseudonyms } = c.var.deps;
+  const keys = { account: pseudonyms.loginAccount(email), address: pseudonyms.ip(clientIp(c)) };
   await admitLoginAttempt(db, clock, keys);
   const user = await authenticate(db, email, password);
   if (!user) throw new Unauthorized('The email address or password is not correct.');

@@ -45,7 +45,10 @@ const ConsentEventSchema = z
     lawfulBasis: LawfulBasisSchema.nullable(),
     source: z.string(),
     details: z.record(z.string(), z.unknown()),
-    ipHash: z.string().nullable(),
+    ipHash: z.string().nullable().openapi({
+      description:
+        'Keyed pseudonym of the client IP ("hmac1:…", HMAC from APP_SECRET); a bare hex value is the older, unkeyed SHA-256',
+    }),
     userAgent: z.string().nullable(),
     at: z.string(),
   })

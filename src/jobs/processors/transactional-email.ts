@@ -220,21 +220,39 @@ async function storeSubscriberEmail(
       break;
   }
   const rendered = await renderSubscriberEmail(template);
-  const inserted = await db
-    .insertInto('emails')
-    .values({
-      kind,
-      to_address: subscriber.email,
-      subject: rendered.subject,
-      html: rendered.html,
-      text: rendered.text,
-      headers: JSON.stringify(headers),
-      dedupe_key: dedupeKey,
-    })
-    // Two workers racing on the same job: the first row wins, the other sends that one.
-    .onConflict((oc) => oc.column('dedupe_key').doNothing())
-    .returning('id')
-    .executeTakeFirst();
+  // Stored under a share lock of the subscriber, with the address checked again: an erasure
+  // (which locks the row for update) either ran before, and nothing is stored, or waits for this
+  // commit and then deletes the stored email with everything else.
+  const inserted = await db.transaction().execute(async (tx) => {
+    const current = await tx
+      .selectFrom('subscribers')
+      .select('email')
+      .where('id', '=', subscriber.id)
+      .forShare()
+      .executeTakeFirst();
+    if (current?.email !== subscriber.email) return 'gone' as const;
+    return (
+      tx
+        .insertInto('emails')
+        .values({
+          kind,
+          to_address: subscriber.email,
+          subject: rendered.subject,
+          html: rendered.html,
+          text: rendered.text,
+          headers: JSON.stringify(headers),
+          dedupe_key: dedupeKey,
+        })
+        // Two workers racing on the same job: the first row wins, the other sends that one.
+        .onConflict((oc) => oc.column('dedupe_key').doNothing())
+        .returning('id')
+        .executeTakeFirst()
+    );
+  });
+  if (inserted === 'gone') {
+    deps.logger.info({ kind, subscriberId, reason: 'erased' }, 'template email skipped');
+    return null;
+  }
   if (inserted) return inserted.id;
   const winner = await db
     .selectFrom('emails')

@@ -450,9 +450,10 @@ function erasePage(c: Context<AppEnv>, subscriber: SubscriberSummary, state?: Fo
         <>
           <p>
             Weet je het zeker? Alle gegevens van <strong>{subscriber.email}</strong> worden gewist: het adres,
-            de naam, de onderwerpen, de toestemmingsgeschiedenis en opgeslagen e-mails. Alleen een
-            onomkeerbare vingerafdruk (hash) van het adres blijft op de blokkeerlijst, zodat het niet per
-            ongeluk opnieuw wordt geïmporteerd. Dit kan niet ongedaan worden gemaakt.
+            de naam, de onderwerpen, de toestemmingsgeschiedenis, opgeslagen e-mails, regels in
+            importverslagen en berichten van de e-mailprovider over dit adres. Alleen een onomkeerbare
+            vingerafdruk (hash) van het adres blijft op de blokkeerlijst, zodat het niet per ongeluk opnieuw
+            wordt geïmporteerd. Dit kan niet ongedaan worden gemaakt.
           </p>
           <p>
             Wil je eerst een kopie?{' '}

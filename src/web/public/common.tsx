@@ -6,7 +6,6 @@ import type { AppEnv } from '../../api/deps.js';
 import type { Locale } from '../../db/schema.js';
 import type { ConsentEvidence } from '../../domain/consent.js';
 import { getSettings, type Settings } from '../../domain/settings.js';
-import { sha256 } from '../../infra/crypto.js';
 import { isLocale, LOCALES, pageStrings } from '../i18n.js';
 import { PublicLayout } from '../layout.js';
 
@@ -25,15 +24,15 @@ export function withLang(c: PublicContext, lang: Locale): string {
   return `${url.pathname}?${url.searchParams.toString()}`;
 }
 
-/** Never a raw IP address in the database: a truncated hash, enough to count and to prove. */
-export function ipHash(ip: string): string {
-  return sha256(`ip:${ip}`).slice(0, 32);
+/** Never a raw IP address in the database: its keyed pseudonym (AppDeps.pseudonyms), enough to count and to correlate. */
+export function ipHash(c: PublicContext): string {
+  return c.var.deps.pseudonyms.ip(c.var.deps.clientIp(c));
 }
 
 export function evidence(c: PublicContext, source: string): ConsentEvidence {
   return {
     source,
-    ipHash: ipHash(c.var.deps.clientIp(c)),
+    ipHash: ipHash(c),
     userAgent: c.req.header('user-agent') ?? null,
   };
 }

@@ -140,6 +140,19 @@ function gonePage(c: PublicContext, lang: Locale, settings: Settings, status: 20
   );
 }
 
+/** An expired link (other than a confirmation link): nothing shown, nothing changed, no new link. */
+function linkExpiredPage(c: PublicContext, lang: Locale, settings: Settings) {
+  const t = pageStrings(lang);
+  return renderPage(
+    c,
+    { lang, title: t.link.expiredTitle, settings, status: 410 },
+    <>
+      <p>{t.link.expired}</p>
+      {signupLink(t, lang)}
+    </>,
+  );
+}
+
 /** ?lang= first (the switch), then a posted `lang` field, then the subscriber's own language. */
 function pickLang(c: PublicContext, subscriber?: Subscriber, posted?: string): Locale {
   return queryLang(c) ?? (isLocale(posted) ? posted : null) ?? subscriber?.locale ?? 'nl';
@@ -219,11 +232,13 @@ export async function showConfirm(c: PublicContext) {
   if (checked.kind === 'invalid') return invalidPage(c, queryLang(c) ?? 'nl', settings);
   const subscriber = await loadSubscriber(c, checked.payload.s);
   const lang = pickLang(c, subscriber);
+  // Expiry first: an expired link shows nothing of the subscription and hands out no other link
+  // (the confirmed page carries a preferences link that never expires).
+  if (checked.kind === 'expired') return expiredPage(c, lang, settings);
   if (!subscriber) return gonePage(c, lang, settings);
   if (subscriber.status === 'active') {
     return confirmedPage(c, lang, settings, subscriber, await subscribedTopics(c, subscriber.id, lang));
   }
-  if (checked.kind === 'expired') return expiredPage(c, lang, settings);
   if (subscriber.status !== 'pending') return notConfirmablePage(c, lang, settings);
   const t = pageStrings(lang);
   return renderPage(
@@ -248,13 +263,8 @@ export async function handleConfirm(c: PublicContext) {
   if (checked.kind === 'invalid') return invalidPage(c, pickLang(c, undefined, one(fields.lang)), settings);
   const subscriber = await loadSubscriber(c, checked.payload.s);
   const lang = pickLang(c, subscriber, one(fields.lang));
+  if (checked.kind === 'expired') return expiredPage(c, lang, settings);
   if (!subscriber) return gonePage(c, lang, settings);
-  if (checked.kind === 'expired') {
-    if (subscriber.status === 'active') {
-      return confirmedPage(c, lang, settings, subscriber, await subscribedTopics(c, subscriber.id, lang));
-    }
-    return expiredPage(c, lang, settings);
-  }
   let confirmed: Subscriber;
   try {
     confirmed = await db
@@ -278,12 +288,7 @@ export async function handleResend(c: PublicContext) {
   if (checked.kind === 'invalid') return invalidPage(c, lang, settings);
   const t = pageStrings(lang);
   try {
-    await hit(
-      db,
-      clock,
-      { key: `confirm-resend:ip:${ipHash(c.var.deps.clientIp(c))}`, ...RESEND_IP_LIMIT },
-      t.errors.tooMany,
-    );
+    await hit(db, clock, { key: `confirm-resend:ip:${ipHash(c)}`, ...RESEND_IP_LIMIT }, t.errors.tooMany);
   } catch (error) {
     if (!(error instanceof TooManyRequests)) throw error;
     c.header('retry-after', String(error.retryAfterSeconds));
@@ -348,11 +353,12 @@ export async function showUnsubscribe(c: PublicContext) {
   if (hasLeft(subscriber)) return unsubscribedPage(c, lang, settings, t.unsubscribe.alreadyTitle);
   const topics = await subscribedTopics(c, subscriber.id, lang);
   const topic = topics.find((row) => row.id === checked.payload.t);
-  const preferencesUrl = personalLinks(
-    c.var.deps.linkTokens,
-    c.var.deps.config.publicBaseUrl,
-    subscriber.id,
-  ).preferencesUrl;
+  // Unsubscribing works with any genuine link, expired or not; a new preferences link (which never
+  // expires) is handed out only from a link that is still valid.
+  const preferencesUrl =
+    checked.kind === 'ok'
+      ? personalLinks(c.var.deps.linkTokens, c.var.deps.config.publicBaseUrl, subscriber.id).preferencesUrl
+      : null;
   return renderPage(
     c,
     { lang, title: t.unsubscribe.title, settings },
@@ -374,9 +380,11 @@ export async function showUnsubscribe(c: PublicContext) {
           {unsubscribeAllForm(c, t, lang, false)}
         </>
       )}
-      <p>
-        <a href={preferencesUrl}>{t.unsubscribe.preferences}</a>
-      </p>
+      {preferencesUrl ? (
+        <p>
+          <a href={preferencesUrl}>{t.unsubscribe.preferences}</a>
+        </p>
+      ) : null}
     </>,
   );
 }
@@ -619,6 +627,7 @@ export async function showPreferences(c: PublicContext) {
   if (checked.kind === 'invalid') return invalidPage(c, queryLang(c) ?? 'nl', settings);
   const subscriber = await loadSubscriber(c, checked.payload.s);
   const lang = pickLang(c, subscriber);
+  if (checked.kind === 'expired') return linkExpiredPage(c, lang, settings);
   if (!subscriber) return gonePage(c, lang, settings);
   if (hasLeft(subscriber)) return leftPreferencesPage(c, lang, settings);
   return preferencesPage(c, { lang, settings, subscriber });
@@ -633,6 +642,7 @@ export async function handlePreferences(c: PublicContext) {
   if (checked.kind === 'invalid') return invalidPage(c, pickLang(c, undefined, one(fields.lang)), settings);
   const subscriber = await loadSubscriber(c, checked.payload.s);
   const lang = pickLang(c, subscriber, one(fields.lang));
+  if (checked.kind === 'expired') return linkExpiredPage(c, lang, settings);
   if (!subscriber) return gonePage(c, lang, settings);
   if (hasLeft(subscriber)) return leftPreferencesPage(c, lang, settings);
   const t = pageStrings(lang);

@@ -449,7 +449,7 @@ export async function handleSignup(c: PublicContext) {
   const t = pageStrings(lang);
   const answerJson = json || wantsJson(c);
 
-  const rateLimit = { key: `signup:ip:${ipHash(c.var.deps.clientIp(c))}`, ...SIGNUP_IP_LIMIT };
+  const rateLimit = { key: `signup:ip:${ipHash(c)}`, ...SIGNUP_IP_LIMIT };
   const tooMany = async (error: TooManyRequests) => {
     c.header('retry-after', String(error.retryAfterSeconds));
     if (answerJson) return problem(c, 429, 'Too many requests', t.errors.tooMany);
