@@ -33,9 +33,9 @@ export const LOGIN_LIMITS = {
 } as const;
 
 export interface LoginKeys {
-  /** sha256 of the normalised address typed in; also for addresses without an account. */
+  /** Keyed pseudonym of the address typed in (Pseudonyms.loginAccount); also for addresses without an account. */
   account: string;
-  /** sha256 of the client's IP address. */
+  /** Keyed pseudonym of the client's IP address (Pseudonyms.ip). */
   address: string;
 }
 

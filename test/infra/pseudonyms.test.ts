@@ -75,9 +75,12 @@ describe('where IP addresses are stored', () => {
     expect(consent.map((row) => row.ip_hash)).toEqual([expected]);
     const keys = (await ctx.db.selectFrom('rate_limits').select('key').execute()).map((row) => row.key);
     expect(keys).toContain(`signup:ip:${expected}`);
+    const account = ctx.deps.pseudonyms.loginAccount('niemand@voorbeeld.test');
     expect(keys).toContain(`login:ip:${expected}`);
-    expect(keys).toContain(`login:account:${ctx.deps.pseudonyms.loginAccount('niemand@voorbeeld.test')}`);
-    const stored = JSON.stringify({ consent, keys });
+    expect(keys).toContain(`login:account-ip:${account}:${expected}`);
+    const throttles = await ctx.db.selectFrom('login_throttles').select('account_key').execute();
+    expect(throttles.map((row) => row.account_key)).toEqual([account]);
+    const stored = JSON.stringify({ consent, keys, throttles });
     for (const plain of [ip, sha256(ip), sha256(`ip:${ip}`).slice(0, 32), sha256('niemand@voorbeeld.test')]) {
       expect(stored).not.toContain(plain);
     }

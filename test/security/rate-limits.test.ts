@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SENDS_PER_HOUR } from '../../src/domain/edition-preview.js';
 import { deleteExpiredLoginState, LOGIN_LIMITS } from '../../src/domain/login-throttle.js';
-import { sha256 } from '../../src/infra/crypto.js';
 import { SIGNUP_IP_LIMIT } from '../../src/web/public/signup.js';
 import { createTestContext, json, TEST_PASSWORD, TestClock, type TestContext } from '../helpers/context.js';
 import { editionInput } from '../helpers/editions.js';
@@ -32,7 +31,7 @@ const throttle = (email: string) =>
   ctx.db
     .selectFrom('login_throttles')
     .select(['failures', 'next_attempt_at'])
-    .where('account_key', '=', sha256(email))
+    .where('account_key', '=', ctx.deps.pseudonyms.loginAccount(email))
     .executeTakeFirst();
 
 /** Sends `count` requests; returns their statuses. */
@@ -205,7 +204,7 @@ describe('rate limits', () => {
       ctx.db
         .selectFrom('login_known_addresses')
         .select('address_key')
-        .where('account_key', '=', sha256(email))
+        .where('account_key', '=', ctx.deps.pseudonyms.loginAccount(email))
         .execute();
     await deleteExpiredLoginState(ctx.db, clock);
     expect(await known()).toHaveLength(1);
