@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { DbOrTx } from '../db/connection.js';
 import { hasControlCharacter } from './email-address.js';
+import { patchSchema } from './patch-schema.js';
 
 /** Programme settings with their defaults; stored rows override them key by key. */
 export const settingsSchema = z.object({
@@ -60,7 +61,7 @@ export async function getSettings(db: DbOrTx): Promise<Settings> {
 }
 
 export async function updateSettings(db: DbOrTx, changes: Partial<Settings>): Promise<Settings> {
-  const entries = Object.entries(settingsSchema.partial().parse(changes)).filter(
+  const entries = Object.entries(patchSchema(settingsSchema).parse(changes)).filter(
     ([, value]) => value !== undefined,
   );
   for (const [key, value] of entries) {

@@ -16,6 +16,7 @@ import {
   schedulePost,
   updatePost,
 } from '../../domain/linkedin.js';
+import { patchSchema } from '../../domain/patch-schema.js';
 import { getSettings, updateSettings } from '../../domain/settings.js';
 import { composeCommentary, escapedLength, MAX_COMMENTARY } from '../../providers/linkedin-text.js';
 import { audited } from '../audited.js';
@@ -379,7 +380,7 @@ export function linkedinRoutes() {
       summary: 'Edit a draft or scheduled post (a new time for a scheduled post reschedules it)',
       request: {
         params: IdParam,
-        body: { required: true, content: jsonContent(PostInputSchema.partial().strict()) },
+        body: { required: true, content: jsonContent(patchSchema(PostInputSchema).strict()) },
       },
       responses: postResponse('Updated'),
     }),
