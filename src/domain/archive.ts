@@ -102,17 +102,29 @@ export async function getSentEdition(db: DbOrTx, slug: string): Promise<WebEditi
     .where('slug', '=', slug)
     .executeTakeFirst();
   if (!row) return null;
+  return { ...toArchived(row), blocks: storedBlocks(row.blocks) };
+}
+
+/** An edition's stored blocks; one that no longer fits the schema is left out. */
+export function storedBlocks(value: unknown): Block[] {
   const blocks: Block[] = [];
-  for (const raw of Array.isArray(row.blocks) ? row.blocks : []) {
+  for (const raw of Array.isArray(value) ? value : []) {
     const parsed = blockSchema.safeParse(raw);
     if (parsed.success) blocks.push(parsed.data);
   }
-  return { ...toArchived(row), blocks };
+  return blocks;
 }
 
-/** The image for link previews: the edition's own, else its first image block. */
-export function editionImage(edition: WebEdition): { url: string; alt: string | null } | null {
+/**
+ * The image for link previews (the public site, the LinkedIn announcement): the edition's own
+ * (share image), else its first image block on the web.
+ */
+export function editionImage(edition: {
+  imageUrl: string | null;
+  blocks: readonly Block[];
+}): { url: string; alt: string | null } | null {
   if (edition.imageUrl) return { url: edition.imageUrl, alt: null };
-  for (const block of edition.blocks) if (block.type === 'image') return { url: block.url, alt: block.alt };
+  for (const block of edition.blocks)
+    if (block.type === 'image' && /^https?:\/\//i.test(block.url)) return { url: block.url, alt: block.alt };
   return null;
 }

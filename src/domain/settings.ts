@@ -35,7 +35,7 @@ export const settingsSchema = z.object({
     .default('Nieuwe nieuwsbrief: {titel}\n\n{samenvatting}\n\nLees de hele nieuwsbrief online: {link}'),
   /** Announcements wait as drafts until an editor approves them; off: they go out right after the send. */
   linkedinAnnouncementNeedsApproval: z.boolean().default(false),
-  /** Thumbnail for announcements of editions without an image of their own (LinkedIn shows no preview without one). */
+  /** Thumbnail for posts without an image of their own; none either: the post goes without a thumbnail. */
   linkedinDefaultImageUrl: z.string().trim().url().max(2000).nullable().default(null),
   /** The programme description in English, for the public site with ?lang=en; empty: the Dutch one is shown. */
   programmeDescriptionEn: z.string().trim().max(2000).default(''),

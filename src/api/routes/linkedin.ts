@@ -116,6 +116,8 @@ const HealthSchema = z
     versionAgeMonths: z.number().int(),
     heldPosts: z.number().int(),
     failedPosts: z.number().int(),
+    /** Drafts go nowhere until someone approves or schedules them. */
+    draftPosts: z.number().int(),
     warnings: z.array(z.string()),
   })
   .openapi('LinkedInHealth');
@@ -177,7 +179,8 @@ export function linkedinRoutes() {
       path: '/health',
       access: 'viewer',
       tags: ['linkedin'],
-      summary: 'Connection, token expiry (warnings at 14, 7 and 1 days), API version age, held posts',
+      summary:
+        'Connection, token expiry (warnings at 14, 7 and 1 days), API version age, and posts that wait for a person (held, failed, drafts)',
       responses: { 200: { description: 'Health', content: jsonContent(HealthSchema) } },
     }),
     async (c) => {

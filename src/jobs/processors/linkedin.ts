@@ -251,8 +251,8 @@ async function dryRun(
 ): Promise<string> {
   const { db, clock } = deps;
   const organizationId = '0';
-  const thumbnailUrn = `urn:li:image:dryrun-${post.id}`;
   const imageUrl = await effectiveImageUrl(db, post);
+  const thumbnailUrn = imageUrl ? `urn:li:image:dryrun-${post.id}` : null;
   const article: ArticlePost = {
     commentary: composeCommentary(post.commentary),
     link: post.link,
@@ -261,10 +261,14 @@ async function dryRun(
     thumbnailUrn,
   };
   const requests = [
-    {
-      ...initializeUploadRequest(config.settings, organizationId),
-      note: `then PUT the image from ${imageUrl ?? '(none)'} to the uploadUrl, and wait until it is AVAILABLE`,
-    },
+    ...(imageUrl
+      ? [
+          {
+            ...initializeUploadRequest(config.settings, organizationId),
+            note: `then PUT the image from ${imageUrl} to the uploadUrl, and wait until it is AVAILABLE`,
+          },
+        ]
+      : []),
     createPostRequest(config.settings, organizationId, article),
   ];
   const urn = dryRunUrn(post.id);
@@ -503,16 +507,27 @@ async function lookUp(
   return match?.id ?? null;
 }
 
+/** Uploads the post's image (or the default image); none: null, and the post goes without a thumbnail. */
 async function uploadThumbnail(
   deps: LinkedInProcessorDeps,
   config: LinkedInWorkerConfig,
   api: LinkedInApi,
   creds: LinkedInCredentials,
   post: PostRow,
-): Promise<string> {
+): Promise<string | null> {
   const { db } = deps;
   const url = await effectiveImageUrl(db, post);
-  if (!url) throw new ImageFetchError('this post has no image and no default image is set');
+  if (!url) {
+    await attempt(
+      db,
+      post.id,
+      'image',
+      null,
+      'none',
+      'no image and no default image: posted without a thumbnail',
+    );
+    return null;
+  }
   const image = await fetchImage(url, { allowPrivateAddresses: config.allowPrivateImageHosts === true });
   const init = await api.initializeImageUpload(creds);
   await attempt(db, post.id, 'image-init', init.status, 'ok', init.image);

@@ -64,7 +64,7 @@ import {
  * and requeue — all through domain/linkedin.ts with the API's validation (routes/linkedin.ts).
  */
 
-const STATUS_LABELS: Record<LinkedInPostStatus, string> = {
+export const STATUS_LABELS: Record<LinkedInPostStatus, string> = {
   draft: 'Concept (wacht op goedkeuring)',
   scheduled: 'Ingepland',
   publishing: 'Wordt gepubliceerd',
@@ -447,7 +447,10 @@ function PostPreview(props: { preview: Preview }) {
           {p.imageUrl ? (
             <img src={p.imageUrl} alt={p.imageIsDefault ? 'Standaardafbeelding' : 'Afbeelding bij de link'} />
           ) : (
-            <p>Geen afbeelding: kies er een, anders kan het bericht niet worden gepubliceerd.</p>
+            <p>
+              Geen afbeelding: het bericht gaat zonder plaatje in de linkkaart naar LinkedIn. Kies er een, of
+              stel een standaardafbeelding in.
+            </p>
           )}
           <div>
             <p class="card-title">{p.title}</p>
