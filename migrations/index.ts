@@ -33,6 +33,7 @@ import * as m0031 from './0031_rate_limits_unlogged.js';
 import * as m0032 from './0032_outbox_notify_once.js';
 import * as m0033 from './0033_linkedin_refused_env_tokens.js';
 import * as m0034 from './0034_subscribers_email_key_dropped.js';
+import * as m0038 from './0038_linkedin_already_on_linkedin.js';
 
 /**
  * Every migration, in order. A static list (rather than reading the folder) so that the Workers
@@ -73,4 +74,5 @@ export const migrations: Record<string, Migration> = {
   '0032_outbox_notify_once': m0032,
   '0033_linkedin_refused_env_tokens': m0033,
   '0034_subscribers_email_key_dropped': m0034,
+  '0038_linkedin_already_on_linkedin': m0038,
 };

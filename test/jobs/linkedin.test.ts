@@ -167,6 +167,54 @@ describe('publishing a post', () => {
       response_status: 422,
       outcome: 'duplicate: counts as published',
     });
+    expect(post.already_on_linkedin).toBe(true);
+  });
+
+  it('publishes the same text and link posted twice from here as the post already on LinkedIn, and says so', async () => {
+    const first = await createPost();
+    await schedule(first.id);
+    const published = await waitForPost(first.id, ['published', 'failed']);
+    expect(published.status).toBe('published');
+    expect(published.already_on_linkedin).toBe(false);
+
+    const health = async () => (await ctx.app.request('/api/v1/linkedin/health', { headers: editor })).json();
+    const failedBefore = (await health()).failedPosts;
+    const again = await createPost({ commentary: first.commentary, link: first.link, title: 'Nog eens' });
+    await schedule(again.id);
+    const post = await waitForPost(again.id, ['published', 'failed']);
+    expect(post.status, post.last_error ?? '').toBe('published');
+    expect(post.post_urn).toBe(published.post_urn);
+    expect(post.last_error).toBeNull();
+    // LinkedIn answered the second create with its 422, and the post was read back.
+    const creates = fake
+      .createRequests()
+      .filter((r) => (r.body as CreateBody).content.article.source === first.link);
+    expect(creates.map((r) => r.status)).toEqual([201, 422]);
+    expect(postsFor(first.link)).toHaveLength(1);
+    expect((await attemptsOf(again.id)).map((a) => `${a.step}:${a.response_status}:${a.outcome}`)).toEqual([
+      'image-init:200:ok',
+      'image-upload:201:ok',
+      'image-status:200:AVAILABLE',
+      'create:422:duplicate: counts as published',
+      'read-back:200:ok',
+    ]);
+
+    const view = await (
+      await ctx.app.request(`/api/v1/linkedin/posts/${again.id}`, { headers: editor })
+    ).json();
+    expect(view).toMatchObject({
+      status: 'published',
+      alreadyOnLinkedIn: true,
+      postUrn: published.post_urn,
+      postUrl: `https://www.linkedin.com/feed/update/${published.post_urn}`,
+    });
+    const viewer = await logInAs(ctx, 'viewer');
+    const page = await (await viewer.page(`/admin/posts/${again.id}`)).text();
+    expect(page).toContain(
+      'Stond al op LinkedIn: LinkedIn herkende deze tekst met deze link als een bestaand bericht',
+    );
+    expect(page).toContain(`href="https://www.linkedin.com/feed/update/${published.post_urn}"`);
+    expect((await health()).failedPosts).toBe(failedBefore);
   });
 
   it('after a 500 from a LinkedIn that did create the post, finds it instead of posting twice', async () => {

@@ -67,6 +67,8 @@ const PostSchema = z
     version: z.number().int(),
     postUrn: z.string().nullable(),
     postUrl: z.string().nullable(),
+    /** LinkedIn answered "Content is a duplicate of <postUrn>": published as that existing post, not posted again. */
+    alreadyOnLinkedIn: z.boolean(),
     dryRun: z.boolean(),
     attempts: z.number().int(),
     lastError: z.string().nullable(),
@@ -148,6 +150,7 @@ function toJson(p: PostRow) {
     version: p.schedule_version,
     postUrn: p.post_urn,
     postUrl: p.post_urn && !p.dry_run ? postUrl(p.post_urn) : null,
+    alreadyOnLinkedIn: p.already_on_linkedin,
     dryRun: p.dry_run,
     attempts: p.attempts,
     lastError: p.last_error,

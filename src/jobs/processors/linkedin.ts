@@ -325,6 +325,7 @@ async function live(
   try {
     let urn = post.post_urn;
     if (!urn) {
+      let alreadyOnLinkedIn = false;
       step = 'image';
       const thumbnailUrn = post.thumbnail_urn ?? (await uploadThumbnail(deps, config, api, creds, post));
       const commentary = composeCommentary(post.commentary);
@@ -354,16 +355,23 @@ async function live(
         } catch (error) {
           if (!(error instanceof LinkedInError) || error.kind !== 'duplicate' || !error.duplicateOf)
             throw error;
+          // The same text and link are on LinkedIn already (an earlier post of ours, or one made
+          // there by hand): that post is this one's, and the editor is told so.
           urn = error.duplicateOf;
+          alreadyOnLinkedIn = true;
           await attempt(db, post.id, 'create', error.status, 'duplicate: counts as published', error.message);
         }
       }
-      const owner = await db
-        .selectFrom('linkedin_posts')
-        .select('id')
-        .where('post_urn', '=', urn)
-        .where('id', '!=', post.id)
-        .executeTakeFirst();
+      // A URN LinkedIn gave out as new (created, or found by the lookup, which skips URNs of other
+      // posts) that another post of ours holds would mean two rows for one post: refuse it.
+      const owner = alreadyOnLinkedIn
+        ? undefined
+        : await db
+            .selectFrom('linkedin_posts')
+            .select('id')
+            .where('post_urn', '=', urn)
+            .where('id', '!=', post.id)
+            .executeTakeFirst();
       if (owner) {
         await finish(
           db,
@@ -376,7 +384,11 @@ async function live(
         );
         return 'failed: duplicate of another post';
       }
-      await db.updateTable('linkedin_posts').set({ post_urn: urn }).where('id', '=', post.id).execute();
+      await db
+        .updateTable('linkedin_posts')
+        .set({ post_urn: urn, already_on_linkedin: alreadyOnLinkedIn })
+        .where('id', '=', post.id)
+        .execute();
     }
     step = 'read-back';
     const read = await api.getPost(creds, urn);

@@ -367,12 +367,20 @@ const text = (values: PostFormValues, name: string) => {
 function PostOutcome(props: { post: PostRow }) {
   const { post } = props;
   if (post.status === 'published' && post.post_urn) {
-    return post.dry_run ? (
+    if (post.dry_run)
+      return (
+        <span>
+          Proef, niet op LinkedIn (<a href="/dev/linkedin">proefvoer</a>)
+        </span>
+      );
+    const link = <a href={postUrl(post.post_urn)}>Bekijk op LinkedIn ({post.post_urn})</a>;
+    return post.already_on_linkedin ? (
       <span>
-        Proef, niet op LinkedIn (<a href="/dev/linkedin">proefvoer</a>)
+        Stond al op LinkedIn: LinkedIn herkende deze tekst met deze link als een bestaand bericht en plaatste
+        het niet opnieuw. Dit bericht telt als dat bericht: {link}
       </span>
     ) : (
-      <a href={postUrl(post.post_urn)}>Bekijk op LinkedIn ({post.post_urn})</a>
+      link
     );
   }
   if (post.last_error) return <span>{post.last_error}</span>;
