@@ -36,6 +36,7 @@ import * as m0034 from './0034_subscribers_email_key_dropped.js';
 import * as m0035 from './0035_delivery_batch_one_by_one.js';
 import * as m0036 from './0036_consent_ip_hash_scheme.js';
 import * as m0037 from './0037_deliveries_subscriber_idx.js';
+import * as m0038 from './0038_linkedin_already_on_linkedin.js';
 import * as m0039 from './0039_login_throttles.js';
 
 /**
@@ -80,5 +81,6 @@ export const migrations: Record<string, Migration> = {
   '0035_delivery_batch_one_by_one': m0035,
   '0036_consent_ip_hash_scheme': m0036,
   '0037_deliveries_subscriber_idx': m0037,
+  '0038_linkedin_already_on_linkedin': m0038,
   '0039_login_throttles': m0039,
 };

@@ -1,5 +1,6 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Db, Tx } from '../db/connection.js';
+import { patchSchema } from '../domain/patch-schema.js';
 import { audited } from './audited.js';
 import type { AppEnv } from './deps.js';
 import { apiRoute, IdParam, jsonContent } from './openapi.js';
@@ -22,7 +23,7 @@ export interface ResourceSpec<
   listKey: string;
   schema: z.ZodType;
   input: Input;
-  /** The body of a change; default: every input field optional. */
+  /** The body of a change; default: every input field optional, without the input's defaults. */
   updateInput?: Update;
   toJson(row: Row): unknown;
   summaries: { list: string; create: string; get: string; update: string; remove: string };
@@ -40,7 +41,7 @@ export function resourceRoutes<
 >(spec: ResourceSpec<Row, Input, Update>) {
   const app = new OpenAPIHono<AppEnv>();
   const { tag, entity, schema, summaries } = spec;
-  const updateBody = spec.updateInput ?? spec.input.partial().strict();
+  const updateBody = spec.updateInput ?? patchSchema(spec.input).strict();
   const target = (id: string) => `${entity}:${id}`;
   // The handlers' answers are checked against `schema` by the OpenAPI document test, not by
   // TypeScript: the generic row-to-JSON mapping is beyond what the route types can follow.

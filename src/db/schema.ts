@@ -430,6 +430,8 @@ export interface LinkedInPostsTable {
   status: ColumnType<LinkedInPostStatus, LinkedInPostStatus | undefined, LinkedInPostStatus>;
   schedule_version: Generated<number>;
   post_urn: string | null;
+  /** LinkedIn answered "duplicate of <post_urn>": published as that existing post (migrations/0038). */
+  already_on_linkedin: Generated<boolean>;
   thumbnail_urn: string | null;
   dry_run: Generated<boolean>;
   attempts: Generated<number>;

@@ -1,6 +1,7 @@
 import type { DbOrTx } from '../db/connection.js';
 import type { Locale } from '../db/schema.js';
 import { type Block, renderableBlocks } from './edition-content.js';
+import { isAllowedUrl } from './urls.js';
 
 /**
  * The public newsletter archive: only editions that were sent (status `sent`), by send time.
@@ -105,9 +106,16 @@ export async function getSentEdition(db: DbOrTx, slug: string): Promise<WebEditi
   return { ...toArchived(row), blocks: renderableBlocks(row.blocks) };
 }
 
-/** The image for link previews: the edition's own, else its first image block. */
-export function editionImage(edition: WebEdition): { url: string; alt: string | null } | null {
+/**
+ * The image for link previews (the public site, the LinkedIn announcement): the edition's own
+ * (share image), else its first image block on the web.
+ */
+export function editionImage(edition: {
+  imageUrl: string | null;
+  blocks: readonly Block[];
+}): { url: string; alt: string | null } | null {
   if (edition.imageUrl) return { url: edition.imageUrl, alt: null };
-  for (const block of edition.blocks) if (block.type === 'image') return { url: block.url, alt: block.alt };
+  for (const block of edition.blocks)
+    if (block.type === 'image' && isAllowedUrl(block.url, 'image')) return { url: block.url, alt: block.alt };
   return null;
 }

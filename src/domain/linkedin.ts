@@ -3,9 +3,11 @@ import type { DbOrTx } from '../db/connection.js';
 import type { LinkedInPostKind, LinkedInPostStatus } from '../db/schema.js';
 import { randomToken, sha256 } from '../infra/crypto.js';
 import type { SecretBox } from '../infra/secret-box.js';
+import { editionImage } from './archive.js';
 import { audit } from './audit.js';
 import type { Principal } from './auth.js';
 import { documentFilePath } from './documents.js';
+import { renderableBlocks } from './edition-content.js';
 import { webVersionUrl } from './edition-render.js';
 import { queueEmail } from './emails.js';
 import { Conflict, Invalid, NotFound } from './errors.js';
@@ -29,6 +31,12 @@ export const STUCK_AFTER_MS = 2 * 60 * 1000;
 export const EDITABLE: LinkedInPostStatus[] = ['draft', 'scheduled'];
 export const SCHEDULABLE: LinkedInPostStatus[] = ['draft', 'scheduled', 'failed', 'held'];
 export const CANCELLABLE: LinkedInPostStatus[] = ['draft', 'scheduled', 'failed', 'held'];
+/**
+ * Posts that wait for a person: a draft goes nowhere until someone approves or schedules it (an
+ * announcement that needs approval, too), a failed post until someone sends it again or cancels
+ * it, a held one until someone fixes the connection. Health warns and the dashboard lists them.
+ */
+export const NEEDS_ACTION: LinkedInPostStatus[] = ['draft', 'failed', 'held'];
 
 export const publishJobId = (postId: string, version: number) => `linkedin-post-${postId}-v${version}`;
 export const dryRunUrn = (postId: string) => `urn:li:share:dryrun-${postId}`;
@@ -70,6 +78,18 @@ export function listPosts(
     .$if(filter.before !== undefined, (q) => q.where('id', '<', filter.before!))
     .orderBy('id', 'desc')
     .limit(filter.limit)
+    .execute();
+}
+
+/** The posts that wait for a person (NEEDS_ACTION), the longest waiting first. */
+export function postsNeedingAction(db: DbOrTx, limit: number) {
+  return db
+    .selectFrom('linkedin_posts')
+    .select(['id', 'kind', 'title', 'status', 'last_error', 'updated_at'])
+    .where('status', 'in', NEEDS_ACTION)
+    .orderBy('updated_at')
+    .orderBy('id')
+    .limit(limit)
     .execute();
 }
 
@@ -144,7 +164,10 @@ export async function updatePost(
   return getPost(tx, id);
 }
 
-/** The thumbnail a post will use: its own image, or the programme's default. */
+/**
+ * The thumbnail a post will use: its own image, or the programme's default; none: the post goes
+ * out as an article without a thumbnail (LinkedIn allows that; the link card shows no picture).
+ */
 export async function effectiveImageUrl(
   db: DbOrTx,
   post: { image_url: string | null },
@@ -176,17 +199,6 @@ async function schedule(tx: DbOrTx, id: string, at: Date, now: Date) {
   });
 }
 
-async function assertPublishable(tx: DbOrTx, post: PostRow) {
-  if (!(await effectiveImageUrl(tx, post))) {
-    throw new Invalid('A LinkedIn post needs an image.', [
-      {
-        field: 'imageUrl',
-        message: 'Kies een afbeelding: LinkedIn toont zonder afbeelding geen voorbeeld van de link.',
-      },
-    ]);
-  }
-}
-
 /** Schedules (or reschedules) a post; `at` absent or past: now. A failed or held post goes again. */
 export async function schedulePost(
   tx: DbOrTx,
@@ -198,7 +210,6 @@ export async function schedulePost(
   const post = await getPost(tx, id, { forUpdate: true });
   if (!SCHEDULABLE.includes(post.status))
     throw new Conflict(`A post that is ${post.status} cannot be scheduled.`);
-  await assertPublishable(tx, post);
   const when = at && at.getTime() > now.getTime() ? at : now;
   await schedule(tx, id, when, now);
   await audit(tx, actor, 'linkedin.post.schedule', `linkedin-post:${id}`, { at: when.toISOString() });
@@ -210,7 +221,6 @@ export async function approvePost(tx: DbOrTx, actor: Principal, id: string, now:
   const post = await getPost(tx, id, { forUpdate: true });
   if (post.status !== 'draft')
     throw new Conflict(`Only a draft can be approved (this post is ${post.status}).`);
-  await assertPublishable(tx, post);
   await tx
     .updateTable('linkedin_posts')
     .set({ approved_by: actor.user.id, approved_at: now })
@@ -270,7 +280,8 @@ export function fillTemplate(template: string, values: Record<string, string>): 
 
 /**
  * The announcement of a sent edition: one per edition (unique index), from the template in the
- * settings; `draft` when announcements need approval (or no image is available), else scheduled now.
+ * settings; `draft` when announcements need approval, else scheduled now. Its image: the edition's
+ * share image, else its first image block (else, when published, the default image; else none).
  */
 export async function announceEdition(
   tx: DbOrTx,
@@ -280,7 +291,7 @@ export async function announceEdition(
 ): Promise<string> {
   const edition = await tx
     .selectFrom('editions')
-    .select(['id', 'title', 'subject', 'preheader', 'slug', 'image_url', 'status'])
+    .select(['id', 'title', 'subject', 'preheader', 'slug', 'image_url', 'blocks', 'status'])
     .where('id', '=', editionId)
     .executeTakeFirst();
   if (!edition) return 'edition gone';
@@ -293,7 +304,8 @@ export async function announceEdition(
       subject: edition.subject,
       description: edition.preheader.trim() || edition.subject,
       link: webVersionUrl(publicBaseUrl, edition.slug),
-      imageUrl: edition.image_url ?? null,
+      imageUrl:
+        editionImage({ imageUrl: edition.image_url, blocks: renderableBlocks(edition.blocks) })?.url ?? null,
     },
     now,
   );
@@ -332,8 +344,7 @@ type AnnouncementOf = { kind: 'edition'; editionId: string } | { kind: 'document
 
 /**
  * Creates the announcement from the template in the settings, once per edition or document
- * (unique indexes); `draft` when announcements need approval or no image is available, else
- * scheduled now.
+ * (unique indexes); `draft` when announcements need approval, else scheduled now.
  */
 async function announce(
   tx: DbOrTx,
@@ -342,7 +353,6 @@ async function announce(
   now: Date,
 ): Promise<string> {
   const settings = await getSettings(tx);
-  const hasImage = Boolean(content.imageUrl ?? settings.linkedinDefaultImageUrl);
   const inserted = await tx
     .insertInto('linkedin_posts')
     .values({
@@ -360,9 +370,6 @@ async function announce(
       description: content.description,
       image_url: content.imageUrl,
       status: 'draft',
-      last_error: hasImage
-        ? null
-        : 'Geen afbeelding: kies er een (of stel een standaardafbeelding in) en keur het bericht goed.',
     })
     .onConflict((oc) =>
       of.kind === 'edition'
@@ -380,7 +387,7 @@ async function announce(
     .returning('id')
     .executeTakeFirst();
   if (!inserted) return 'already announced';
-  if (!settings.linkedinAnnouncementNeedsApproval && hasImage) {
+  if (!settings.linkedinAnnouncementNeedsApproval) {
     await schedule(tx, inserted.id, now, now);
     return `announcement ${inserted.id} scheduled`;
   }
@@ -701,6 +708,7 @@ export interface LinkedInHealth {
   versionAgeMonths: number;
   heldPosts: number;
   failedPosts: number;
+  draftPosts: number;
   warnings: string[];
 }
 
@@ -722,6 +730,7 @@ export async function linkedinHealth(
     .select([
       sql<string>`count(*) filter (where status = 'held')`.as('held'),
       sql<string>`count(*) filter (where status = 'failed')`.as('failed'),
+      sql<string>`count(*) filter (where status = 'draft')`.as('draft'),
     ])
     .executeTakeFirstOrThrow();
   const warnings: string[] = [];
@@ -764,7 +773,13 @@ export async function linkedinHealth(
     );
   }
   const held = Number(counts.held);
+  const failed = Number(counts.failed);
+  const drafts = Number(counts.draft);
   if (held > 0) warnings.push(`${held} LinkedIn-bericht(en) wachten op een werkende koppeling.`);
+  if (failed > 0)
+    warnings.push(`${failed} LinkedIn-bericht(en) mislukt: bekijk de reden en verstuur opnieuw of annuleer.`);
+  if (drafts > 0)
+    warnings.push(`${drafts} LinkedIn-bericht(en) wachten als concept op goedkeuring: ze gaan niet vanzelf.`);
   return {
     mode,
     organizationId: env ? (config.envOrganizationId ?? null) : (connection?.organization_id ?? null),
@@ -775,7 +790,8 @@ export async function linkedinHealth(
     version: config.version,
     versionAgeMonths: age,
     heldPosts: held,
-    failedPosts: Number(counts.failed),
+    failedPosts: failed,
+    draftPosts: drafts,
     warnings,
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { DbOrTx } from '../db/connection.js';
 import { hasControlCharacter } from './email-address.js';
+import { patchSchema } from './patch-schema.js';
 import { urlField } from './urls.js';
 
 /** Programme settings with their defaults; stored rows override them key by key. */
@@ -35,7 +36,7 @@ export const settingsSchema = z.object({
     .default('Nieuwe nieuwsbrief: {titel}\n\n{samenvatting}\n\nLees de hele nieuwsbrief online: {link}'),
   /** Announcements wait as drafts until an editor approves them; off: they go out right after the send. */
   linkedinAnnouncementNeedsApproval: z.boolean().default(false),
-  /** Thumbnail for announcements of editions without an image of their own (LinkedIn shows no preview without one). */
+  /** Thumbnail for posts without an image of their own; none either: the post goes without a thumbnail. */
   linkedinDefaultImageUrl: urlField('fetchedImage').nullable().default(null),
   /** The programme description in English, for the public site with ?lang=en; empty: the Dutch one is shown. */
   programmeDescriptionEn: z.string().trim().max(2000).default(''),
@@ -61,7 +62,7 @@ export async function getSettings(db: DbOrTx): Promise<Settings> {
 }
 
 export async function updateSettings(db: DbOrTx, changes: Partial<Settings>): Promise<Settings> {
-  const entries = Object.entries(settingsSchema.partial().parse(changes)).filter(
+  const entries = Object.entries(patchSchema(settingsSchema).parse(changes)).filter(
     ([, value]) => value !== undefined,
   );
   for (const [key, value] of entries) {

@@ -59,7 +59,8 @@ export interface ArticlePost {
   link: string;
   title: string;
   description: string;
-  thumbnailUrn: string;
+  /** An uploaded image; null: an article without a thumbnail (the link card shows no picture). */
+  thumbnailUrn: string | null;
 }
 
 export interface RemotePost {
@@ -93,7 +94,7 @@ export function postBody(organizationId: string, post: ArticlePost) {
         source: post.link,
         title: post.title,
         description: post.description,
-        thumbnail: post.thumbnailUrn,
+        ...(post.thumbnailUrn ? { thumbnail: post.thumbnailUrn } : {}),
       },
     },
     lifecycleState: 'PUBLISHED',

@@ -27,7 +27,8 @@ export interface FakePost {
   commentary: string;
   visibility: string;
   distribution: unknown;
-  content: { article: { source: string; title: string; description: string; thumbnail: string } };
+  /** `thumbnail` is optional, as on LinkedIn: without one the link card shows no picture. */
+  content: { article: { source: string; title: string; description: string; thumbnail?: string } };
   lifecycleState: string;
   isReshareDisabledByAuthor: boolean;
   createdAt: number;
@@ -330,9 +331,9 @@ export class FakeLinkedIn {
     if (b.lifecycleState !== 'PUBLISHED') problems.push('lifecycleState must be PUBLISHED');
     if (b.isReshareDisabledByAuthor !== false) problems.push('isReshareDisabledByAuthor must be false');
     const article = b.content?.article;
-    if (!article?.source || !article.title || !article.description || !article.thumbnail)
-      problems.push('content.article needs source, title, description and thumbnail');
-    else if (this.images.get(article.thumbnail)?.status !== 'AVAILABLE')
+    if (!article?.source || !article.title || !article.description)
+      problems.push('content.article needs source, title and description');
+    else if (article.thumbnail !== undefined && this.images.get(article.thumbnail)?.status !== 'AVAILABLE')
       problems.push(`thumbnail ${article.thumbnail} is not an available image`);
     if (problems.length > 0) return send(422, { status: 422, message: problems.join('; ') });
 

@@ -260,7 +260,7 @@ describe('the service under crashes and provider faults', () => {
         expect(response.status, `${pathname}: ${await response.clone().text()}`).toBe(expected);
         return response.json();
       };
-      // Announcements of sent editions go out at once (they need an image: the default one).
+      // Announcements of sent editions go out at once, with the default image as their thumbnail.
       await call(
         '/api/v1/linkedin/settings',
         json({ defaultImageUrl: `${stack.linkedin.url}/image.png` }, admin, 'PATCH'),

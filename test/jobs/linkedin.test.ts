@@ -5,6 +5,7 @@ import { SecretBox } from '../../src/infra/secret-box.js';
 import { nextMidnightUtc } from '../../src/jobs/processors/linkedin.js';
 import { escapeLittleText } from '../../src/providers/linkedin-text.js';
 import { FakeLinkedIn } from '../fakes/linkedin-server.js';
+import { logInAs } from '../helpers/admin.js';
 import { startTestBackground, type TestBackground } from '../helpers/background.js';
 import { createTestContext, json, TEST_APP_SECRET, type TestContext } from '../helpers/context.js';
 import { approvedEdition, seedSubscribers, waitForEditionStatus } from '../helpers/editions.js';
@@ -123,7 +124,7 @@ describe('publishing a post', () => {
       title: expect.stringMatching(/^Artikel/),
       description: 'Een verhaal uit het lab.',
     });
-    expect(fake.images.get(remote!.content.article.thumbnail)?.status).toBe('AVAILABLE');
+    expect(fake.images.get(remote!.content.article.thumbnail!)?.status).toBe('AVAILABLE');
 
     const create = fake
       .createRequests()
@@ -166,6 +167,54 @@ describe('publishing a post', () => {
       response_status: 422,
       outcome: 'duplicate: counts as published',
     });
+    expect(post.already_on_linkedin).toBe(true);
+  });
+
+  it('publishes the same text and link posted twice from here as the post already on LinkedIn, and says so', async () => {
+    const first = await createPost();
+    await schedule(first.id);
+    const published = await waitForPost(first.id, ['published', 'failed']);
+    expect(published.status).toBe('published');
+    expect(published.already_on_linkedin).toBe(false);
+
+    const health = async () => (await ctx.app.request('/api/v1/linkedin/health', { headers: editor })).json();
+    const failedBefore = (await health()).failedPosts;
+    const again = await createPost({ commentary: first.commentary, link: first.link, title: 'Nog eens' });
+    await schedule(again.id);
+    const post = await waitForPost(again.id, ['published', 'failed']);
+    expect(post.status, post.last_error ?? '').toBe('published');
+    expect(post.post_urn).toBe(published.post_urn);
+    expect(post.last_error).toBeNull();
+    // LinkedIn answered the second create with its 422, and the post was read back.
+    const creates = fake
+      .createRequests()
+      .filter((r) => (r.body as CreateBody).content.article.source === first.link);
+    expect(creates.map((r) => r.status)).toEqual([201, 422]);
+    expect(postsFor(first.link)).toHaveLength(1);
+    expect((await attemptsOf(again.id)).map((a) => `${a.step}:${a.response_status}:${a.outcome}`)).toEqual([
+      'image-init:200:ok',
+      'image-upload:201:ok',
+      'image-status:200:AVAILABLE',
+      'create:422:duplicate: counts as published',
+      'read-back:200:ok',
+    ]);
+
+    const view = await (
+      await ctx.app.request(`/api/v1/linkedin/posts/${again.id}`, { headers: editor })
+    ).json();
+    expect(view).toMatchObject({
+      status: 'published',
+      alreadyOnLinkedIn: true,
+      postUrn: published.post_urn,
+      postUrl: `https://www.linkedin.com/feed/update/${published.post_urn}`,
+    });
+    const viewer = await logInAs(ctx, 'viewer');
+    const page = await (await viewer.page(`/admin/posts/${again.id}`)).text();
+    expect(page).toContain(
+      'Stond al op LinkedIn: LinkedIn herkende deze tekst met deze link als een bestaand bericht',
+    );
+    expect(page).toContain(`href="https://www.linkedin.com/feed/update/${published.post_urn}"`);
+    expect((await health()).failedPosts).toBe(failedBefore);
   });
 
   it('after a 500 from a LinkedIn that did create the post, finds it instead of posting twice', async () => {
@@ -316,7 +365,7 @@ describe('life cycle', () => {
     ).toBe('cancelled');
   });
 
-  it('validates input in Dutch and refuses a post without any image at schedule time', async () => {
+  it('validates input in Dutch', async () => {
     const bad = await ctx.app.request(
       '/api/v1/linkedin/posts',
       json({ commentary: '', link: 'javascript:alert(1)', title: 't', description: 'd' }, editor),
@@ -324,13 +373,115 @@ describe('life cycle', () => {
     expect(bad.status).toBe(422);
     const fields = (await bad.json()).errors.map((e: { field: string }) => e.field);
     expect(fields).toEqual(expect.arrayContaining(['commentary', 'link']));
-    const { id } = await createPost({ imageUrl: null });
-    const res = await ctx.app.request(`/api/v1/linkedin/posts/${id}/schedule`, json({}, editor));
-    expect(res.status).toBe(422);
+  });
+
+  it('shows every post that waits for a person in the health warnings and on the dashboard', async () => {
+    const health = async () => (await ctx.app.request('/api/v1/linkedin/health', { headers: editor })).json();
+    const before = await health();
+    const draft = await createPost({ title: 'Concept dat op iemand wacht' });
+    const failed = await createPost({
+      title: 'Bericht met een kapotte afbeelding',
+      imageUrl: `${fake.url}/not-an-image`,
+    });
+    await schedule(failed.id);
+    expect((await waitForPost(failed.id, ['failed', 'published'])).status).toBe('failed');
+
+    const after = await health();
+    expect(after.draftPosts).toBe(before.draftPosts + 1);
+    expect(after.failedPosts).toBe(before.failedPosts + 1);
+    expect(after.warnings).toEqual(
+      expect.arrayContaining([
+        `${after.draftPosts} LinkedIn-bericht(en) wachten als concept op goedkeuring: ze gaan niet vanzelf.`,
+        `${after.failedPosts} LinkedIn-bericht(en) mislukt: bekijk de reden en verstuur opnieuw of annuleer.`,
+      ]),
+    );
+
+    const viewer = await logInAs(ctx, 'viewer');
+    const html = await (await viewer.page('/admin')).text();
+    const section = /<section aria-labelledby="gezondheid-linkedin">.*?<\/section>/s.exec(html)![0];
+    expect(section).toContain('Let op');
+    expect(section).toContain('Berichten die op iemand wachten');
+    expect(section).toContain(
+      `<a href="/admin/posts/${draft.id}">Concept dat op iemand wacht</a> (artikel): Concept (wacht op goedkeuring)`,
+    );
+    expect(section).toMatch(
+      new RegExp(
+        `<a href="/admin/posts/${failed.id}">Bericht met een kapotte afbeelding</a> \\(artikel\\): Mislukt\\. Afbeelding: .*not an image`,
+      ),
+    );
+    expect(html).toContain('wachten als concept op goedkeuring: ze gaan niet vanzelf.');
+
+    // Cancelled, they wait for nobody.
+    for (const id of [draft.id, failed.id])
+      expect((await ctx.app.request(`/api/v1/linkedin/posts/${id}/cancel`, json({}, editor))).status).toBe(
+        200,
+      );
+    const done = await health();
+    expect([done.draftPosts, done.failedPosts]).toEqual([before.draftPosts, before.failedPosts]);
+    expect(await (await viewer.page('/admin')).text()).not.toContain('Concept dat op iemand wacht');
   });
 });
 
+/** Sends an edition through the API and waits for its announcement; returns the post once it settled. */
+async function sendAndAnnounce(overrides: Record<string, unknown>, settled = ['published', 'failed']) {
+  const editionId = await approvedEdition(ctx, overrides);
+  expect((await ctx.app.request(`/api/v1/editions/${editionId}/send`, json({}, editor))).status).toBe(200);
+  await waitForEditionStatus(ctx.db, editionId, ['sent']);
+  await waitUntil(
+    async () =>
+      (await ctx.db.selectFrom('linkedin_posts').select('id').where('edition_id', '=', editionId).execute())
+        .length > 0,
+    'the announcement',
+  );
+  const { id } = await ctx.db
+    .selectFrom('linkedin_posts')
+    .select('id')
+    .where('edition_id', '=', editionId)
+    .executeTakeFirstOrThrow();
+  return { editionId, post: await waitForPost(id, settled) };
+}
+
+type CreateBody = { content: { article: Record<string, unknown> } };
+const createBodyFor = (link: string) =>
+  fake.createRequests().find((r) => (r.body as CreateBody).content.article.source === link)!
+    .body as CreateBody;
+
 describe('announcing a sent edition', () => {
+  it('announces an edition without any image (and no default image) as an article without a thumbnail', async () => {
+    await seedSubscribers(ctx.db, 1, { prefix: 'zonder-beeld' });
+    const { post } = await sendAndAnnounce({ imageUrl: null });
+    expect(post.status, post.last_error ?? '').toBe('published');
+    expect(post.image_url).toBeNull();
+    expect(post.last_error).toBeNull();
+    const article = createBodyFor(post.link).content.article;
+    expect(article).toEqual({ source: post.link, title: post.title, description: post.description });
+    expect(postsFor(post.link)).toHaveLength(1);
+    expect((await attemptsOf(post.id)).map((a) => `${a.step}:${a.outcome}`)).toEqual([
+      'image:none',
+      'create:created',
+      'read-back:ok',
+    ]);
+  });
+
+  it("uses the edition's first image block when it has no share image", async () => {
+    await seedSubscribers(ctx.db, 1, { prefix: 'blokbeeld' });
+    const blockImage = `${fake.url}/image.png?blok=1`;
+    const { post } = await sendAndAnnounce({
+      imageUrl: null,
+      blocks: [
+        { type: 'paragraph', text: 'Eerst tekst.' },
+        { type: 'image', url: blockImage, alt: 'Het lab van binnen' },
+        { type: 'image', url: `${fake.url}/image.png?blok=2`, alt: 'Tweede beeld' },
+      ],
+    });
+    expect(post.status, post.last_error ?? '').toBe('published');
+    expect(post.image_url).toBe(blockImage);
+    expect(fake.requests.some((r) => r.path === '/image.png' && r.query.get('blok') === '1')).toBe(true);
+    expect(fake.requests.some((r) => r.path === '/image.png' && r.query.get('blok') === '2')).toBe(false);
+    const thumbnail = createBodyFor(post.link).content.article.thumbnail as string;
+    expect(fake.images.get(thumbnail)?.status).toBe('AVAILABLE');
+  });
+
   it('creates exactly one announcement per edition from the Dutch template and publishes it', async () => {
     await seedSubscribers(ctx.db, 3, { prefix: 'aankondiging' });
     const editionId = await approvedEdition(ctx, { imageUrl: `${fake.url}/image.png` });

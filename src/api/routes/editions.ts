@@ -13,6 +13,7 @@ import {
   transitionEdition,
   updateEdition,
 } from '../../domain/editions.js';
+import { patchSchema } from '../../domain/patch-schema.js';
 import { urlField } from '../../domain/urls.js';
 import type { AppEnv } from '../deps.js';
 import { apiRoute, IdParam, jsonContent } from '../openapi.js';
@@ -290,7 +291,7 @@ export function editionRoutes() {
       request: {
         params: IdParam,
         headers: IfMatchHeader,
-        body: { required: true, content: jsonContent(EditionInputSchema.partial().strict()) },
+        body: { required: true, content: jsonContent(patchSchema(EditionInputSchema).strict()) },
       },
       responses: {
         200: { description: 'Updated', content: jsonContent(EditionSchema) },

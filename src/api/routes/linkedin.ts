@@ -16,6 +16,7 @@ import {
   schedulePost,
   updatePost,
 } from '../../domain/linkedin.js';
+import { patchSchema } from '../../domain/patch-schema.js';
 import { getSettings, updateSettings } from '../../domain/settings.js';
 import { urlField } from '../../domain/urls.js';
 import { composeCommentary, escapedLength, MAX_COMMENTARY } from '../../providers/linkedin-text.js';
@@ -60,6 +61,8 @@ const PostSchema = z
     version: z.number().int(),
     postUrn: z.string().nullable(),
     postUrl: z.string().nullable(),
+    /** LinkedIn answered "Content is a duplicate of <postUrn>": published as that existing post, not posted again. */
+    alreadyOnLinkedIn: z.boolean(),
     dryRun: z.boolean(),
     attempts: z.number().int(),
     lastError: z.string().nullable(),
@@ -109,6 +112,8 @@ const HealthSchema = z
     versionAgeMonths: z.number().int(),
     heldPosts: z.number().int(),
     failedPosts: z.number().int(),
+    /** Drafts go nowhere until someone approves or schedules them. */
+    draftPosts: z.number().int(),
     warnings: z.array(z.string()),
   })
   .openapi('LinkedInHealth');
@@ -139,6 +144,7 @@ function toJson(p: PostRow) {
     version: p.schedule_version,
     postUrn: p.post_urn,
     postUrl: p.post_urn && !p.dry_run ? postUrl(p.post_urn) : null,
+    alreadyOnLinkedIn: p.already_on_linkedin,
     dryRun: p.dry_run,
     attempts: p.attempts,
     lastError: p.last_error,
@@ -170,7 +176,8 @@ export function linkedinRoutes() {
       path: '/health',
       access: 'viewer',
       tags: ['linkedin'],
-      summary: 'Connection, token expiry (warnings at 14, 7 and 1 days), API version age, held posts',
+      summary:
+        'Connection, token expiry (warnings at 14, 7 and 1 days), API version age, and posts that wait for a person (held, failed, drafts)',
       responses: { 200: { description: 'Health', content: jsonContent(HealthSchema) } },
     }),
     async (c) => {
@@ -373,7 +380,7 @@ export function linkedinRoutes() {
       summary: 'Edit a draft or scheduled post (a new time for a scheduled post reschedules it)',
       request: {
         params: IdParam,
-        body: { required: true, content: jsonContent(PostInputSchema.partial().strict()) },
+        body: { required: true, content: jsonContent(patchSchema(PostInputSchema).strict()) },
       },
       responses: postResponse('Updated'),
     }),

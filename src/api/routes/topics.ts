@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Selectable } from 'kysely';
 import type { TopicsTable } from '../../db/schema.js';
+import { patchSchema } from '../../domain/patch-schema.js';
 import { createTopic, deleteTopic, getTopic, listTopics, updateTopic } from '../../domain/topics.js';
 import { resourceRoutes } from '../crud.js';
 
@@ -59,7 +60,7 @@ export function topicRoutes() {
     listKey: 'topics',
     schema: TopicSchema,
     input: TopicInput,
-    updateInput: TopicInput.partial().extend({ archived: z.boolean().optional() }).strict(),
+    updateInput: patchSchema(TopicInput).extend({ archived: z.boolean().optional() }).strict(),
     toJson,
     summaries: {
       list: 'Topics people can subscribe to, with active subscriber counts',

@@ -251,8 +251,8 @@ async function dryRun(
 ): Promise<string> {
   const { db, clock } = deps;
   const organizationId = '0';
-  const thumbnailUrn = `urn:li:image:dryrun-${post.id}`;
   const imageUrl = await effectiveImageUrl(db, post);
+  const thumbnailUrn = imageUrl ? `urn:li:image:dryrun-${post.id}` : null;
   const article: ArticlePost = {
     commentary: composeCommentary(post.commentary),
     link: post.link,
@@ -261,10 +261,14 @@ async function dryRun(
     thumbnailUrn,
   };
   const requests = [
-    {
-      ...initializeUploadRequest(config.settings, organizationId),
-      note: `then PUT the image from ${imageUrl ?? '(none)'} to the uploadUrl, and wait until it is AVAILABLE`,
-    },
+    ...(imageUrl
+      ? [
+          {
+            ...initializeUploadRequest(config.settings, organizationId),
+            note: `then PUT the image from ${imageUrl} to the uploadUrl, and wait until it is AVAILABLE`,
+          },
+        ]
+      : []),
     createPostRequest(config.settings, organizationId, article),
   ];
   const urn = dryRunUrn(post.id);
@@ -321,6 +325,7 @@ async function live(
   try {
     let urn = post.post_urn;
     if (!urn) {
+      let alreadyOnLinkedIn = false;
       step = 'image';
       const thumbnailUrn = post.thumbnail_urn ?? (await uploadThumbnail(deps, config, api, creds, post));
       const commentary = composeCommentary(post.commentary);
@@ -350,16 +355,23 @@ async function live(
         } catch (error) {
           if (!(error instanceof LinkedInError) || error.kind !== 'duplicate' || !error.duplicateOf)
             throw error;
+          // The same text and link are on LinkedIn already (an earlier post of ours, or one made
+          // there by hand): that post is this one's, and the editor is told so.
           urn = error.duplicateOf;
+          alreadyOnLinkedIn = true;
           await attempt(db, post.id, 'create', error.status, 'duplicate: counts as published', error.message);
         }
       }
-      const owner = await db
-        .selectFrom('linkedin_posts')
-        .select('id')
-        .where('post_urn', '=', urn)
-        .where('id', '!=', post.id)
-        .executeTakeFirst();
+      // A URN LinkedIn gave out as new (created, or found by the lookup, which skips URNs of other
+      // posts) that another post of ours holds would mean two rows for one post: refuse it.
+      const owner = alreadyOnLinkedIn
+        ? undefined
+        : await db
+            .selectFrom('linkedin_posts')
+            .select('id')
+            .where('post_urn', '=', urn)
+            .where('id', '!=', post.id)
+            .executeTakeFirst();
       if (owner) {
         await finish(
           db,
@@ -372,7 +384,11 @@ async function live(
         );
         return 'failed: duplicate of another post';
       }
-      await db.updateTable('linkedin_posts').set({ post_urn: urn }).where('id', '=', post.id).execute();
+      await db
+        .updateTable('linkedin_posts')
+        .set({ post_urn: urn, already_on_linkedin: alreadyOnLinkedIn })
+        .where('id', '=', post.id)
+        .execute();
     }
     step = 'read-back';
     const read = await api.getPost(creds, urn);
@@ -503,16 +519,27 @@ async function lookUp(
   return match?.id ?? null;
 }
 
+/** Uploads the post's image (or the default image); none: null, and the post goes without a thumbnail. */
 async function uploadThumbnail(
   deps: LinkedInProcessorDeps,
   config: LinkedInWorkerConfig,
   api: LinkedInApi,
   creds: LinkedInCredentials,
   post: PostRow,
-): Promise<string> {
+): Promise<string | null> {
   const { db } = deps;
   const url = await effectiveImageUrl(db, post);
-  if (!url) throw new ImageFetchError('this post has no image and no default image is set');
+  if (!url) {
+    await attempt(
+      db,
+      post.id,
+      'image',
+      null,
+      'none',
+      'no image and no default image: posted without a thumbnail',
+    );
+    return null;
+  }
   const image = await fetchImage(url, { allowPrivateAddresses: config.allowPrivateImageHosts === true });
   const init = await api.initializeImageUpload(creds);
   await attempt(db, post.id, 'image-init', init.status, 'ok', init.image);

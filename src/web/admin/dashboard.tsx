@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { AppDeps, AppEnv } from '../../api/deps.js';
 import type { LinkedInPostKind } from '../../db/schema.js';
 import { type RecentSend, recentSends, upcomingEditions, upcomingPosts } from '../../domain/dashboard.js';
-import { type LinkedInHealth, linkedinHealth } from '../../domain/linkedin.js';
+import { type LinkedInHealth, linkedinHealth, postsNeedingAction } from '../../domain/linkedin.js';
 import { checkSenderHealth, type SenderHealth } from '../../domain/sender-health.js';
 import { roleAtLeast } from '../../domain/users.js';
 import { linkedinHealthConfig } from '../../infra/linkedin-config.js';
@@ -11,6 +11,7 @@ import { queueJobCounts } from '../../jobs/queues.js';
 import { cachedSenderDomains, type SenderDomains } from '../../providers/sender-domains.js';
 import { adminArea } from './area.js';
 import { SendProgress, StatusBadge } from './editions.js';
+import { STATUS_LABELS as POST_STATUS_LABELS } from './posts.js';
 import { AdminPage, formatDateTime, numberFormat, ROLE_LABELS, TableRegion } from './ui.js';
 
 /** How long the overview waits for Resend or Redis before it says they did not answer. */
@@ -18,6 +19,8 @@ const ANSWER_WITHIN_MS = 3_000;
 /** A verified domain stays verified; the overview asks Resend again after this long. */
 const DOMAIN_LOOKUP_TTL_MS = 5 * 60 * 1000;
 const QUEUE_STATES = ['waiting', 'active', 'failed', 'delayed'] as const;
+/** How many of the LinkedIn posts that wait for a person the overview lists by name. */
+const WAITING_POSTS_SHOWN = 10;
 
 type Timed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -140,8 +143,10 @@ function SenderSection(props: { health: Timed<SenderHealth> }) {
   );
 }
 
-function LinkedInSection(props: { health: LinkedInHealth; admin: boolean }) {
-  const { health } = props;
+type WaitingPost = Awaited<ReturnType<typeof postsNeedingAction>>[number];
+
+function LinkedInSection(props: { health: LinkedInHealth; waiting: WaitingPost[]; admin: boolean }) {
+  const { health, waiting } = props;
   return (
     <>
       <p>
@@ -165,9 +170,24 @@ function LinkedInSection(props: { health: LinkedInHealth; admin: boolean }) {
           {health.versionAgeMonths > 0 ? ` (${health.versionAgeMonths} maanden oud)` : ''}
         </li>
         <li>
-          Wachtend op de koppeling: {health.heldPosts}; mislukt: {health.failedPosts}
+          Wachtend op de koppeling: {health.heldPosts}; mislukt: {health.failedPosts}; concepten:{' '}
+          {health.draftPosts}
         </li>
       </ul>
+      {waiting.length > 0 ? (
+        <>
+          <h3>Berichten die op iemand wachten</h3>
+          <ul>
+            {waiting.map((post) => (
+              <li key={post.id}>
+                <a href={`/admin/posts/${post.id}`}>{post.title}</a> ({POST_KINDS[post.kind]}):{' '}
+                {POST_STATUS_LABELS[post.status]}
+                {post.last_error ? `. ${post.last_error}` : ''}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
       {props.admin ? (
         <p>
           <a href="/admin/linkedin">LinkedIn-koppeling beheren</a>
@@ -263,9 +283,10 @@ async function overview(c: Context<AppEnv>) {
   const principal = c.var.principal!;
   const now = deps.clock.now();
   const admin = roleAtLeast(principal.role, 'admin');
-  const [editions, posts, sends, linkedin, sender, queues] = await Promise.all([
+  const [editions, posts, waitingPosts, sends, linkedin, sender, queues] = await Promise.all([
     upcomingEditions(deps.db, 10),
     upcomingPosts(deps.db, 10),
+    postsNeedingAction(deps.db, WAITING_POSTS_SHOWN),
     recentSends(deps.db, 8),
     linkedinHealth(deps.db, linkedinHealthConfig(deps.linkedin), now),
     senderHealth(deps, now),
@@ -372,7 +393,7 @@ async function overview(c: Context<AppEnv>) {
         </section>
         <section aria-labelledby="gezondheid-linkedin">
           <h2 id="gezondheid-linkedin">LinkedIn</h2>
-          <LinkedInSection health={linkedin} admin={admin} />
+          <LinkedInSection health={linkedin} waiting={waitingPosts} admin={admin} />
         </section>
         <section aria-labelledby="gezondheid-wachtrijen">
           <h2 id="gezondheid-wachtrijen">Wachtrijen</h2>

@@ -60,7 +60,7 @@ import {
  * and requeue — all through domain/linkedin.ts with the API's validation (routes/linkedin.ts).
  */
 
-const STATUS_LABELS: Record<LinkedInPostStatus, string> = {
+export const STATUS_LABELS: Record<LinkedInPostStatus, string> = {
   draft: 'Concept (wacht op goedkeuring)',
   scheduled: 'Ingepland',
   publishing: 'Wordt gepubliceerd',
@@ -363,12 +363,20 @@ const text = (values: PostFormValues, name: string) => {
 function PostOutcome(props: { post: PostRow }) {
   const { post } = props;
   if (post.status === 'published' && post.post_urn) {
-    return post.dry_run ? (
+    if (post.dry_run)
+      return (
+        <span>
+          Proef, niet op LinkedIn (<a href="/dev/linkedin">proefvoer</a>)
+        </span>
+      );
+    const link = <a href={postUrl(post.post_urn)}>Bekijk op LinkedIn ({post.post_urn})</a>;
+    return post.already_on_linkedin ? (
       <span>
-        Proef, niet op LinkedIn (<a href="/dev/linkedin">proefvoer</a>)
+        Stond al op LinkedIn: LinkedIn herkende deze tekst met deze link als een bestaand bericht en plaatste
+        het niet opnieuw. Dit bericht telt als dat bericht: {link}
       </span>
     ) : (
-      <a href={postUrl(post.post_urn)}>Bekijk op LinkedIn ({post.post_urn})</a>
+      link
     );
   }
   if (post.last_error) return <span>{post.last_error}</span>;
@@ -452,7 +460,10 @@ function PostPreview(props: { preview: Preview }) {
               krijgt haar wel).
             </p>
           ) : (
-            <p>Geen afbeelding: kies er een, anders kan het bericht niet worden gepubliceerd.</p>
+            <p>
+              Geen afbeelding: het bericht gaat zonder plaatje in de linkkaart naar LinkedIn. Kies er een, of
+              stel een standaardafbeelding in.
+            </p>
           )}
           <div>
             <p class="card-title">{p.title}</p>

@@ -103,12 +103,13 @@ describe('composing a post', () => {
     expect(await postCount()).toBe(before);
   });
 
-  it('refuses to schedule without any image, and rolls the new draft back too', async () => {
-    const before = await postCount();
-    const res = await editor.submit('/admin/posts', { ...postFields({ imageUrl: '' }), intent: 'schedule' });
-    expect(res.status).toBe(422);
-    expect(await res.text()).toContain('Kies een afbeelding');
-    expect(await postCount()).toBe(before);
+  it('schedules a post without any image, and its page says it goes without a picture', async () => {
+    const id = await compose(postFields({ imageUrl: '' }), 'schedule');
+    const row = await post(id);
+    expect(row.status).toBe('scheduled');
+    expect(row.image_url).toBeNull();
+    const page = await (await editor.page(`/admin/posts/${id}`)).text();
+    expect(page).toContain('Geen afbeelding: het bericht gaat zonder plaatje in de linkkaart naar LinkedIn.');
   });
 
   it('previews the commentary as LinkedIn shows it and the link card, escaping HTML, without saving', async () => {
