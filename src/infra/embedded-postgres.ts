@@ -682,15 +682,7 @@ async function ensureDatabase(
   passwordFile: string,
   logger: Logger,
 ): Promise<void> {
-  const client = new pg.Client({
-    host: HOST,
-    port,
-    user: POSTGRES_SUPERUSER,
-    password,
-    database: 'postgres',
-    connectionTimeoutMillis: 10_000,
-  });
-  client.on('error', () => undefined);
+  const client = superuserClient(port, password);
   try {
     await client.connect();
   } catch (err) {
@@ -832,6 +824,20 @@ export function scramSha256Verifier(password: string, iterations = 4096): string
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
+/** A connection as the superuser to the maintenance database; its errors surface where it is used. */
+function superuserClient(port: number, password: string): pg.Client {
+  const client = new pg.Client({
+    host: HOST,
+    port,
+    user: POSTGRES_SUPERUSER,
+    password,
+    database: 'postgres',
+    connectionTimeoutMillis: 10_000,
+  });
+  client.on('error', () => undefined);
+  return client;
+}
+
 /** true when the server asks a password-less client for a password (and so refuses it). */
 export async function requiresPassword(port: number, host = HOST): Promise<boolean> {
   let asked = false;
@@ -869,15 +875,7 @@ async function switchToPasswords(a: {
     { pgdata },
     'the embedded PostgreSQL accepted every local user without a password (made by an earlier version): switching it to scram-sha-256 with a generated password',
   );
-  const client = new pg.Client({
-    host: HOST,
-    port,
-    user: POSTGRES_SUPERUSER,
-    password,
-    database: 'postgres',
-    connectionTimeoutMillis: 10_000,
-  });
-  client.on('error', () => undefined);
+  const client = superuserClient(port, password);
   await client.connect();
   try {
     // a verifier holds no quote or backslash; quoted anyway

@@ -198,32 +198,15 @@ function confirmationLink(stack: FaultStack, address: string): string | null {
   return match ? `${stack.apiUrl}/confirm/${match[1]}` : null;
 }
 
-async function waitFor(
+function waitFor(
   what: string,
   probe: () => Promise<boolean> | boolean,
   explain: () => Promise<unknown> | unknown = () => '',
-  timeoutMs = FINISH_TIMEOUT_MS,
 ) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await stack.retrying(async () => probe()))) {
-    if (stack.unexpectedExits.length > 0) throw new Error(stack.unexpectedExits.join('\n'));
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}: ${JSON.stringify(await explain())}`,
-      );
-    }
-    await sleep(500);
-  }
+  return stack.waitFor(what, probe, { timeoutMs: FINISH_TIMEOUT_MS, explain });
 }
 
-async function editionStatus(id: string): Promise<string> {
-  const row = await stack.db
-    .selectFrom('editions')
-    .select('status')
-    .where('id', '=', id)
-    .executeTakeFirstOrThrow();
-  return row.status;
-}
+const editionStatus = (id: string) => stack.editionStatus(id);
 
 /** How many messages each address got, among the recorded emails to addresses with this prefix. */
 function perAddress(prefix: string): Map<string, number> {

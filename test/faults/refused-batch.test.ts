@@ -32,23 +32,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = FINISH_TIMEOUT_MS) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await stack.retrying(probe))) {
-    if (stack.unexpectedExits.length > 0) throw new Error(stack.unexpectedExits.join('\n'));
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(250);
-  }
-}
-
-async function editionStatus(id: string): Promise<string> {
-  const row = await stack.db
-    .selectFrom('editions')
-    .select('status')
-    .where('id', '=', id)
-    .executeTakeFirstOrThrow();
-  return row.status;
-}
+const waitFor = (what: string, probe: () => Promise<boolean>) =>
+  stack.waitFor(what, probe, { timeoutMs: FINISH_TIMEOUT_MS });
+const editionStatus = (id: string) => stack.editionStatus(id);
 
 /** The batch that fell back, and how many of its deliveries are recorded (sent or failed). */
 async function fallback(editionId: string): Promise<{ batchNo: number; done: number; open: number } | null> {

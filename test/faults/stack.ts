@@ -224,6 +224,35 @@ export class FaultStack {
     }
   }
 
+  /**
+   * Polls `probe` (through Postgres restarts) until it holds; fails at once when a process of the
+   * service ended by itself, and after `timeoutMs` with `explain()` in the message.
+   */
+  async waitFor(
+    what: string,
+    probe: () => Promise<boolean> | boolean,
+    { timeoutMs, explain = () => '' }: { timeoutMs: number; explain?: () => Promise<unknown> | unknown },
+  ): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await this.retrying(async () => probe()))) {
+      if (this.unexpectedExits.length > 0) throw new Error(this.unexpectedExits.join('\n'));
+      if (Date.now() > deadline) {
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}: ${JSON.stringify(await explain())}`,
+        );
+      }
+      await sleep(250);
+    }
+  }
+
+  /** An edition's status, read through Postgres restarts. */
+  async editionStatus(id: string): Promise<string> {
+    const row = await this.retrying(() =>
+      this.db.selectFrom('editions').select('status').where('id', '=', id).executeTakeFirstOrThrow(),
+    );
+    return row.status;
+  }
+
   /** Retries a driver query while Postgres is down or restarting. */
   async retrying<T>(query: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;

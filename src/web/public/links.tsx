@@ -116,42 +116,39 @@ function signupLink(t: PageStrings, lang: Locale) {
   );
 }
 
-function invalidPage(c: PublicContext, lang: Locale, settings: Settings) {
+/** A link that leads nowhere: a sentence why, and the way to sign up again. */
+function linkMessagePage(
+  c: PublicContext,
+  lang: Locale,
+  settings: Settings,
+  message: 'invalid' | 'gone' | 'expired',
+  status: 200 | 400 | 404 | 410,
+) {
   const t = pageStrings(lang);
+  const { title, text } = {
+    invalid: { title: t.link.invalidTitle, text: t.link.invalid },
+    gone: { title: t.link.goneTitle, text: t.link.gone },
+    expired: { title: t.link.expiredTitle, text: t.link.expired },
+  }[message];
   return renderPage(
     c,
-    { lang, title: t.link.invalidTitle, settings, status: 400 },
+    { lang, title, settings, status },
     <>
-      <p>{t.link.invalid}</p>
+      <p>{text}</p>
       {signupLink(t, lang)}
     </>,
   );
 }
 
-function gonePage(c: PublicContext, lang: Locale, settings: Settings, status: 200 | 404 = 404) {
-  const t = pageStrings(lang);
-  return renderPage(
-    c,
-    { lang, title: t.link.goneTitle, settings, status },
-    <>
-      <p>{t.link.gone}</p>
-      {signupLink(t, lang)}
-    </>,
-  );
-}
+const invalidPage = (c: PublicContext, lang: Locale, settings: Settings) =>
+  linkMessagePage(c, lang, settings, 'invalid', 400);
+
+const gonePage = (c: PublicContext, lang: Locale, settings: Settings, status: 200 | 404 = 404) =>
+  linkMessagePage(c, lang, settings, 'gone', status);
 
 /** An expired link (other than a confirmation link): nothing shown, nothing changed, no new link. */
-function linkExpiredPage(c: PublicContext, lang: Locale, settings: Settings) {
-  const t = pageStrings(lang);
-  return renderPage(
-    c,
-    { lang, title: t.link.expiredTitle, settings, status: 410 },
-    <>
-      <p>{t.link.expired}</p>
-      {signupLink(t, lang)}
-    </>,
-  );
-}
+const linkExpiredPage = (c: PublicContext, lang: Locale, settings: Settings) =>
+  linkMessagePage(c, lang, settings, 'expired', 410);
 
 /** ?lang= first (the switch), then a posted `lang` field, then the subscriber's own language. */
 function pickLang(c: PublicContext, subscriber?: Subscriber, posted?: string): Locale {
