@@ -408,16 +408,20 @@ describe('a data directory made by an earlier version (initdb --auth=trust, no p
   const subscribers = (url: string) =>
     withClient(url, async (c) => (await c.query('SELECT email FROM subscribers')).rows);
 
+  /** A cluster with data in it, to show that a switch keeps it. */
+  async function startWithOneSubscriber(dataDir: string) {
+    const svc = await start({ dataDir });
+    await withClient(svc.url, (c) =>
+      c.query(`CREATE TABLE subscribers (email text); INSERT INTO subscribers VALUES ('lid@voorbeeld.test')`),
+    );
+    return svc;
+  }
+
   it(
     'is switched to scram-sha-256 on start: the data stays, a connection without the password is refused',
     async () => {
       const dataDir = tempDir();
-      let svc = await start({ dataDir });
-      await withClient(svc.url, (c) =>
-        c.query(
-          `CREATE TABLE subscribers (email text); INSERT INTO subscribers VALUES ('lid@voorbeeld.test')`,
-        ),
-      );
+      let svc = await startWithOneSubscriber(dataDir);
       await makeOldStyle(dataDir, svc);
       expect(fs.readFileSync(hbaFile(dataDir), 'utf8')).toMatch(
         /^host\s+all\s+all\s+127\.0\.0\.1\/32\s+trust\s*$/m,
@@ -456,12 +460,7 @@ describe('a data directory made by an earlier version (initdb --auth=trust, no p
     'finishes a switch that was interrupted after any step',
     async () => {
       const dataDir = tempDir();
-      let svc = await start({ dataDir });
-      await withClient(svc.url, (c) =>
-        c.query(
-          `CREATE TABLE subscribers (email text); INSERT INTO subscribers VALUES ('lid@voorbeeld.test')`,
-        ),
-      );
+      let svc = await startWithOneSubscriber(dataDir);
       await makeOldStyle(dataDir, svc);
 
       // killed after writing the password file, before the role had it: that password is used
@@ -497,12 +496,7 @@ describe('a data directory made by an earlier version (initdb --auth=trust, no p
     'says how to recover when the password file is lost or wrong, and the documented reset works',
     async () => {
       const dataDir = tempDir();
-      let svc = await start({ dataDir });
-      await withClient(svc.url, (c) =>
-        c.query(
-          `CREATE TABLE subscribers (email text); INSERT INTO subscribers VALUES ('lid@voorbeeld.test')`,
-        ),
-      );
+      let svc = await startWithOneSubscriber(dataDir);
       const password = passwordOf(dataDir);
       await svc.stop();
 
