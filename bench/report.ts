@@ -6,7 +6,7 @@ import type { BenchResult } from './harness.js';
 
 /**
  * The benchmark report: bench/results/latest.json holds the newest row of every figure, each tagged
- * with the bench and the run that measured it, and the README's "Performance" table is rendered
+ * with the bench and the run that measured it, and the "Performance" table of docs/performance.md is rendered
  * from it between two marker comments. A run of some benches replaces only those benches' rows,
  * so the table always shows every bench, each with the machine and load it was measured under.
  */
@@ -203,16 +203,16 @@ async function readIfExists(file: string): Promise<string | null> {
 }
 
 /**
- * Merges the run's rows into `resultsFile` and rewrites the marked block of `readmeFile`. A results
+ * Merges the run's rows into `resultsFile` and rewrites the marked block of `docFile`. A results
  * file that does not parse is replaced rather than lose the figures just measured (git keeps it);
- * a README without the markers is left alone. Both are reported back.
+ * a page without the markers is left alone. Both are reported back.
  */
 export async function saveReport(
-  files: { results: string; readme: string },
+  files: { results: string; doc: string },
   run: BenchRun,
   rows: Record<string, BenchResult[]>,
   benchOrder: string[],
-): Promise<{ readmeUpdated: boolean; previousUnreadable: boolean }> {
+): Promise<{ docUpdated: boolean; previousUnreadable: boolean }> {
   const previousJson = await readIfExists(files.results);
   let previous: BenchReport | null = null;
   try {
@@ -223,8 +223,8 @@ export async function saveReport(
   const report = mergeReport(previous, run, rows, benchOrder);
   await mkdir(path.dirname(files.results), { recursive: true });
   await writeFile(files.results, `${JSON.stringify(report, null, 2)}\n`);
-  const readme = await readFile(files.readme, 'utf8');
-  const updated = replaceMarkedBlock(readme, renderTable(report));
-  if (updated !== null && updated !== readme) await writeFile(files.readme, updated);
-  return { readmeUpdated: updated !== null, previousUnreadable: previousJson !== null && previous === null };
+  const doc = await readFile(files.doc, 'utf8');
+  const updated = replaceMarkedBlock(doc, renderTable(report));
+  if (updated !== null && updated !== doc) await writeFile(files.doc, updated);
+  return { docUpdated: updated !== null, previousUnreadable: previousJson !== null && previous === null };
 }

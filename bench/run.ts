@@ -11,7 +11,7 @@ import { signupBenchmarks } from './signup.bench.js';
 
 /**
  * `npm run bench`: runs every benchmark against real Postgres and Redis, merges the figures into
- * bench/results/latest.json and rewrites the README's Performance table from it (bench/report.ts).
+ * bench/results/latest.json and rewrites the Performance table in docs/performance.md from it (bench/report.ts).
  * `npm run bench -- signup send` runs only those and replaces only their rows. Figures are ratios
  * against baselines measured in the same run.
  */
@@ -27,7 +27,10 @@ const ALL = {
 type BenchName = keyof typeof ALL;
 const isBench = (name: string): name is BenchName => name in ALL;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FILES = { results: path.join(ROOT, 'bench/results/latest.json'), readme: path.join(ROOT, 'README.md') };
+const FILES = {
+  results: path.join(ROOT, 'bench/results/latest.json'),
+  doc: path.join(ROOT, 'docs/performance.md'),
+};
 
 const requested = process.argv.slice(2);
 const unknown = requested.filter((name) => !isBench(name));
@@ -62,7 +65,7 @@ try {
     if (saved.previousUnreadable)
       process.stdout.write('bench/results/latest.json was not a report in this format: started a new one\n');
     process.stdout.write(
-      `${name}: written to bench/results/latest.json${saved.readmeUpdated ? ' and the README' : ' (README markers missing: table not updated)'}\n`,
+      `${name}: written to bench/results/latest.json${saved.docUpdated ? ' and docs/performance.md' : ' (docs/performance.md markers missing: table not updated)'}\n`,
     );
   }
 } finally {

@@ -122,7 +122,7 @@ const envSchema = z.object({
     .default(30),
 });
 
-/** Every variable thuispost reads (documented in README.md and .env.example; a test checks). */
+/** Every variable thuispost reads (documented in docs/configuration.md and .env.example; a test checks). */
 export const ENV_VARIABLES = Object.keys(envSchema.shape);
 
 export type Env = Record<string, string | undefined>;
@@ -183,7 +183,7 @@ export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
     super(
       `Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}\n` +
-        'See README.md ("Configuration") or .env.example.',
+        'See docs/configuration.md or .env.example.',
     );
     this.name = 'ConfigError';
   }

@@ -68,11 +68,11 @@ describe('loadConfig', () => {
 });
 
 describe('documentation of the configuration', () => {
-  it('lists every variable in the README table and in .env.example', () => {
-    const readme = readFileSync('README.md', 'utf8');
+  it('lists every variable in the docs/configuration.md table and in .env.example', () => {
+    const docs = readFileSync('docs/configuration.md', 'utf8');
     const example = readFileSync('.env.example', 'utf8');
     for (const name of ENV_VARIABLES) {
-      expect(readme, `README.md documents ${name}`).toContain(`\`${name}\``);
+      expect(docs, `docs/configuration.md documents ${name}`).toContain(`\`${name}\``);
       expect(example, `.env.example lists ${name}`).toMatch(new RegExp(`^${name}=`, 'm'));
     }
   });

@@ -10,7 +10,7 @@ import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
  * they are evaluated only when a password is set).
  */
 
-/** zxcvbn's score 3: at least 10^8 guesses; see the README's security paragraph for why that suffices. */
+/** zxcvbn's score 3: at least 10^8 guesses; see docs/configuration.md ("Logins and passwords") for why that suffices. */
 export const MIN_PASSWORD_SCORE = 3;
 
 /**

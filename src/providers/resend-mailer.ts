@@ -120,7 +120,7 @@ export class ResendMailer implements Mailer {
    * SDK's `batch.send` would post, and written by postPieces() with the headers the SDK sets
    * (its key, user agent and base URL, so RESEND_BASE_URL and RESEND_USER_AGENT still apply).
    * Not `batch.send` itself: it serialises ~100 whole personalised messages per request, and that
-   * cost most of a send's CPU time and memory (README, Performance). Answers are read the way
+   * cost most of a send's CPU time and memory (docs/performance.md). Answers are read the way
    * the SDK reads them (answerOf), so errors are classified as for every other call.
    */
   sendBatch(emails: BatchEmail[], options: SendOptions): Promise<{ ids: string[] }> {

@@ -382,7 +382,7 @@ describe('role × route matrix (every admin page from the app route table)', () 
         expect([401, 403], `anonymous ${page.method} ${url}`).toContain(anonymous.status);
       }
       const lowest = await lowestRole(sessions, page.method, url);
-      // Admin areas the README names as admins only.
+      // Admin areas docs/site.md and docs/architecture.md name as admins only.
       if (/^\/(?:dev\/|admin\/linkedin)/.test(page.pattern)) expect(lowest, url).toBe('admin');
       // The API route of the same resource sets the floor for the page.
       const resource = /^\/admin\/([\w-]+)/.exec(page.pattern)?.[1];

@@ -136,8 +136,8 @@ describe('renderTable', () => {
 
 describe('replaceMarkedBlock', () => {
   it('replaces only what lies between the markers', () => {
-    const readme = `# Titel\n\n## Performance\n\nUitleg.\n\n${TABLE_START}\noud\n${TABLE_END}\n\nDaarna.\n`;
-    expect(replaceMarkedBlock(readme, `${TABLE_START}\nnieuw\n${TABLE_END}`)).toBe(
+    const page = `# Titel\n\n## Performance\n\nUitleg.\n\n${TABLE_START}\noud\n${TABLE_END}\n\nDaarna.\n`;
+    expect(replaceMarkedBlock(page, `${TABLE_START}\nnieuw\n${TABLE_END}`)).toBe(
       `# Titel\n\n## Performance\n\nUitleg.\n\n${TABLE_START}\nnieuw\n${TABLE_END}\n\nDaarna.\n`,
     );
   });
@@ -155,13 +155,13 @@ describe('saveReport', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('merges a partial run into the stored results and rewrites only the README block', async () => {
-    const files = { results: path.join(dir, 'results/latest.json'), readme: path.join(dir, 'README.md') };
+  it('merges a partial run into the stored results and rewrites only the marked block of the page', async () => {
+    const files = { results: path.join(dir, 'results/latest.json'), doc: path.join(dir, 'performance.md') };
     const before = `# Titel\n\n${TABLE_START}\n${TABLE_END}\n\nHandgeschreven analyse.\n`;
-    await writeFile(files.readme, before);
+    await writeFile(files.doc, before);
     const first: Record<string, BenchResult[]> = { http: [health], signup: [signup(70)], send: [send] };
     expect(await saveReport(files, run(FIRST), first, ORDER)).toEqual({
-      readmeUpdated: true,
+      docUpdated: true,
       previousUnreadable: false,
     });
     const second = { signup: [{ ...signup(430), ratio: Number.NaN }] };
@@ -175,30 +175,30 @@ describe('saveReport', () => {
     ]);
     // NaN is stored as null in JSON and read back as "not a number".
     expect(stored.results[1]!.ratio).toBeNaN();
-    const readme = await readFile(files.readme, 'utf8');
-    expect(readme.startsWith('# Titel\n\n')).toBe(true);
-    expect(readme.endsWith(`${TABLE_END}\n\nHandgeschreven analyse.\n`)).toBe(true);
-    expect(readme).toContain(renderTable(stored));
-    expect(readme).toContain('| POST /subscribe | 430 req/s | bare Hono GET /hello: 20,000 req/s | n/a |');
+    const page = await readFile(files.doc, 'utf8');
+    expect(page.startsWith('# Titel\n\n')).toBe(true);
+    expect(page.endsWith(`${TABLE_END}\n\nHandgeschreven analyse.\n`)).toBe(true);
+    expect(page).toContain(renderTable(stored));
+    expect(page).toContain('| POST /subscribe | 430 req/s | bare Hono GET /hello: 20,000 req/s | n/a |');
   });
 
-  it('writes the results but leaves a README without markers alone', async () => {
-    const files = { results: path.join(dir, 'other.json'), readme: path.join(dir, 'OTHER.md') };
-    await writeFile(files.readme, '# Geen tabel\n');
+  it('writes the results but leaves a page without markers alone', async () => {
+    const files = { results: path.join(dir, 'other.json'), doc: path.join(dir, 'OTHER.md') };
+    await writeFile(files.doc, '# Geen tabel\n');
     expect(await saveReport(files, run(FIRST), { http: [health] }, ORDER)).toEqual({
-      readmeUpdated: false,
+      docUpdated: false,
       previousUnreadable: false,
     });
-    expect(await readFile(files.readme, 'utf8')).toBe('# Geen tabel\n');
+    expect(await readFile(files.doc, 'utf8')).toBe('# Geen tabel\n');
     expect(parseReport(await readFile(files.results, 'utf8')).results).toHaveLength(1);
   });
 
   it('replaces a results file of an older format instead of losing the new figures', async () => {
-    const files = { results: path.join(dir, 'old.json'), readme: path.join(dir, 'OLD.md') };
-    await writeFile(files.readme, `${TABLE_START}\n${TABLE_END}\n`);
+    const files = { results: path.join(dir, 'old.json'), doc: path.join(dir, 'OLD.md') };
+    await writeFile(files.doc, `${TABLE_START}\n${TABLE_END}\n`);
     await writeFile(files.results, JSON.stringify({ at: FIRST, machine: {}, results: [{ name: 'x' }] }));
     expect(await saveReport(files, run(SECOND), { signup: [signup(5)] }, ORDER)).toEqual({
-      readmeUpdated: true,
+      docUpdated: true,
       previousUnreadable: true,
     });
     const stored = parseReport(await readFile(files.results, 'utf8'));

@@ -97,7 +97,7 @@ export function healthRoutes() {
     },
   );
 
-  // Prometheus authenticates with METRICS_TOKEN (README: Operations and monitoring); admins may look too.
+  // Prometheus authenticates with METRICS_TOKEN (docs/operations.md); admins may look too.
   app.get('/metrics', async (c) => {
     if (!(await canSeeMonitoring(c))) {
       c.header('www-authenticate', 'Bearer realm="metrics"');
