@@ -486,21 +486,7 @@ describe('announcing a sent edition', () => {
 
   it('creates exactly one announcement per edition from the Dutch template and publishes it', async () => {
     await seedSubscribers(ctx.db, 3, { prefix: 'aankondiging' });
-    const editionId = await approvedEdition(ctx, { imageUrl: `${fake.url}/image.png` });
-    expect((await ctx.app.request(`/api/v1/editions/${editionId}/send`, json({}, editor))).status).toBe(200);
-    await waitForEditionStatus(ctx.db, editionId, ['sent']);
-    await waitUntil(
-      async () =>
-        (await ctx.db.selectFrom('linkedin_posts').select('id').where('edition_id', '=', editionId).execute())
-          .length > 0,
-      'the announcement',
-    );
-    const [row] = await ctx.db
-      .selectFrom('linkedin_posts')
-      .selectAll()
-      .where('edition_id', '=', editionId)
-      .execute();
-    const post = await waitForPost(row!.id, ['published', 'failed']);
+    const { editionId, post } = await sendAndAnnounce({ imageUrl: `${fake.url}/image.png` });
     expect(post.status).toBe('published');
     const edition = await ctx.db
       .selectFrom('editions')
